@@ -1,0 +1,1 @@
+"""Bluewatch command line and composition roots: the only place that picks adapters."""

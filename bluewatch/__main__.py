@@ -1,0 +1,5 @@
+import sys
+
+from bluewatch.cli import main
+
+sys.exit(main())
