@@ -1,0 +1,257 @@
+"""Camera renderer: what one camera sees at a capture time, as a grey uint8 image.
+
+Pipeline per frame: ground plane by a homography warp of the ground texture
+(cv2.warpPerspective; the plane-induced homography H = K R^T [r1 r2 t] of Hartley &
+Zisserman, Multiple View Geometry, §13.1), sky above the horizon, cloud shadows and global
+illumination drift, target shadows and boxes, then sensor effects: vegetation sway (mast
+cameras), lens distortion (OpenCV's Brown-Conrady model, applied by remap), exposure drift,
+sensor noise, JPEG compression artefacts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from edge.types import FloatArray
+from sim.geometry import k_matrix, project, r_enu_cam
+from sim.texture import GroundTexture
+from sim.world import TargetsTruth, World
+
+U8 = npt.NDArray[np.uint8]
+SKY_GREY = 205.0
+SHADOW_GAIN = 0.55
+_SUB = 16.0  # fixed-point scale for cv2 drawing with shift=4
+
+
+def _u8(a: object) -> U8:
+    """OpenCV's stubs type results loosely; every image here is uint8."""
+    return np.asarray(a, dtype=np.uint8)
+
+
+def box_corners(truth: TargetsTruth) -> FloatArray:
+    """(N, 8, 3) ENU corners of each target's box: 4 at the ground, then 4 at the top."""
+    h = truth.heading_rad
+    f = np.stack([np.sin(h), np.cos(h), np.zeros_like(h)], axis=-1)
+    r = np.stack([np.cos(h), -np.sin(h), np.zeros_like(h)], axis=-1)
+    w = truth.size_m[:, 0:1] / 2
+    ln = truth.size_m[:, 1:2] / 2
+    base = truth.enu_m[:, None, :] + np.stack(
+        [f * ln + r * w, f * ln - r * w, -f * ln - r * w, -f * ln + r * w], axis=1
+    )
+    up = np.zeros_like(base)
+    up[..., 2] = truth.height_m[:, None]
+    return np.concatenate([base, base + up], axis=1)
+
+
+def _clip_halfplane(poly: FloatArray, w: FloatArray) -> FloatArray:
+    """Sutherland-Hodgman clip of a convex polygon (M, 2) to w . (u, v, 1) >= 0."""
+    out: list[FloatArray] = []
+    s = poly @ w[:2] + w[2]
+    m = len(poly)
+    for i in range(m):
+        j = (i + 1) % m
+        if s[i] >= 0:
+            out.append(poly[i])
+        if (s[i] >= 0) != (s[j] >= 0):
+            a = s[i] / (s[i] - s[j])
+            out.append(poly[i] + a * (poly[j] - poly[i]))
+    return np.array(out) if out else np.zeros((0, 2))
+
+
+class Renderer:
+    """Renders one camera of a world. Deterministic for (world seed, camera, t_us)."""
+
+    def __init__(self, world: World, camera_id: str, texture: GroundTexture) -> None:
+        self.world = world
+        self.camera_id = camera_id
+        self.cam = world.camera_model(camera_id)
+        self.spec = world.camera_spec(camera_id).camera
+        self.is_mast = not world.is_uav(camera_id)
+        self.sway = bool(getattr(world.camera_spec(camera_id), "vegetation_sway", False))
+        self.tex = texture
+        self.k = k_matrix(self.cam)
+        self.k_inv = np.linalg.inv(self.k)
+        w, h = self.cam.width_px, self.cam.height_px
+        rng = np.random.default_rng([world.seed, 3, sum(camera_id.encode())])
+        # a bank of noise larger than the frame; each frame takes a random crop (cheap)
+        self._noise = (rng.standard_normal((h + 64, w + 64)) * self.spec.noise_sigma).astype(
+            np.float32
+        )
+        self._phase = rng.uniform(0, 2 * math.pi, 4)
+        lo = rng.random((9, 16)).astype(np.float32)
+        self._cloud = cv2.resize(lo, (64 * 16, 64 * 9), interpolation=cv2.INTER_CUBIC)
+        self._dist_maps: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]] | None = None
+        if any(abs(d) > 0 for d in self.cam.dist):
+            uu, vv = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+            pts = np.stack([uu.ravel(), vv.ravel()], axis=-1).reshape(-1, 1, 2)
+            und = cv2.undistortPoints(pts, self.k, np.asarray(self.cam.dist), P=self.k)
+            und = und.reshape(h, w, 2)
+            self._dist_maps = (
+                np.ascontiguousarray(und[..., 0], np.float32),
+                np.ascontiguousarray(und[..., 1], np.float32),
+            )
+        s = self.tex.m_per_px
+        self._veg_small = cv2.resize(
+            self.tex.vegetation, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA
+        )
+        self._veg_scale = s * 4.0
+
+    # ---- geometry -------------------------------------------------------------------------
+
+    def pose_matrices(self, t_us: int) -> tuple[FloatArray, FloatArray]:
+        """(R_enu_cam (3, 3), camera ENU position (3,)) of the true pose at ``t_us``."""
+        st = self.world.platform_state(self.camera_id, t_us)
+        g = self.world.gimbal_angles(self.camera_id, t_us, st)
+        return r_enu_cam(st.roll_rad, st.pitch_rad, st.yaw_rad, *g), st.enu_m
+
+    def _ground_h(self, r: FloatArray, c: FloatArray, res: float, half: float) -> FloatArray:
+        """Homography texture px (col, row, 1) -> image px for the plane up = ground."""
+        g = self.world.ground_up_m
+        a = np.array(
+            [
+                [res, 0.0, -half + 0.5 * res - c[0]],
+                [0.0, -res, half - 0.5 * res - c[1]],
+                [0.0, 0.0, g - c[2]],
+            ]
+        )
+        return self.k @ r.T @ a
+
+    def boxes_px(self, truth: TargetsTruth, t_us: int) -> tuple[FloatArray, FloatArray]:
+        """Undistorted pixel boxes (N, 4) x, y, w, h of each target and whether it is in
+        view (N,) bool (all corners in front of the camera and the box overlaps the image)."""
+        r, c = self.pose_matrices(t_us)
+        uv, z = project(box_corners(truth), c, r, self.cam)
+        lo, hi = uv.min(axis=1), uv.max(axis=1)
+        front = (z > 0.5).all(axis=1)
+        inside = (
+            (hi[:, 0] >= 0)
+            & (hi[:, 1] >= 0)
+            & (lo[:, 0] < self.cam.width_px)
+            & (lo[:, 1] < self.cam.height_px)
+        )
+        lo = np.clip(lo, 0, [self.cam.width_px, self.cam.height_px])
+        hi = np.clip(hi, 0, [self.cam.width_px, self.cam.height_px])
+        return np.column_stack([lo, hi - lo]), front & inside & ((hi - lo) > 0).all(axis=1)
+
+    # ---- drawing --------------------------------------------------------------------------
+
+    def _ground(self, r: FloatArray, c: FloatArray, t_s: float) -> U8:
+        w, h = self.cam.width_px, self.cam.height_px
+        tex = self.tex
+        hm = self._ground_h(r, c, tex.m_per_px, tex.half_extent_m)
+        img = _u8(
+            cv2.warpPerspective(
+                tex.image, hm, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+            )
+        )
+        if self.is_mast and self.sway:
+            img = self._sway(img, r, c, t_s)
+        # sky: pixels whose ray does not go down (ENU up component >= 0)
+        wup = (r @ self.k_inv)[2]
+        wup = wup - np.array([0.0, 0.0, 1e-3 * np.linalg.norm(wup[:2])])
+        rect = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=float)
+        sky = _clip_halfplane(rect, wup)
+        if len(sky) >= 3:
+            cv2.fillConvexPoly(img, np.round(sky * _SUB).astype(np.int32), SKY_GREY, cv2.LINE_AA, 4)
+        return img
+
+    def _sway(self, img: U8, r: FloatArray, c: FloatArray, t_s: float) -> U8:
+        """Wind-shaken vegetation: displace pixels on tree crowns by a gusting sinusoid
+        (a few px), the classic source of false motion in mast-camera footage."""
+        w, h = self.cam.width_px, self.cam.height_px
+        tex = self.tex
+        hm = self._ground_h(r, c, self._veg_scale, tex.half_extent_m)
+        mask = cv2.warpPerspective(self._veg_small, hm, (w, h))
+        if not mask.any():
+            return img
+        small = cv2.resize(mask, (w // 8, h // 8), interpolation=cv2.INTER_AREA)
+        gust = 0.6 + 0.4 * math.sin(2 * math.pi * t_s / 7.0 + self._phase[0])
+        amp = 2.5 * gust * small.astype(np.float32) / 255.0
+        yy, xx = np.mgrid[0 : h // 8, 0 : w // 8].astype(np.float32)
+        dx = amp * np.sin(2 * math.pi * 1.3 * t_s + 0.35 * xx + self._phase[1])
+        dy = 0.5 * amp * np.sin(2 * math.pi * 0.9 * t_s + 0.3 * yy + self._phase[2])
+        mx, my = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        mx += cv2.resize(dx, (w, h), interpolation=cv2.INTER_LINEAR)
+        my += cv2.resize(dy, (w, h), interpolation=cv2.INTER_LINEAR)
+        return _u8(cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT))
+
+    def _illumination(self, img: U8, t_s: float) -> U8:
+        """Slowly drifting cloud shadows (low-frequency gain field moving with the wind)."""
+        h, w = img.shape
+        ch, cw = self._cloud.shape
+        ox = int(t_s * 6.0) % (cw // 2)
+        oy = int(t_s * 2.0) % (ch // 2)
+        crop = self._cloud[oy : oy + ch // 2, ox : ox + cw // 2]
+        gain = 0.85 + 0.25 * cv2.resize(crop, (w, h), interpolation=cv2.INTER_LINEAR)
+        return _u8(cv2.multiply(img.astype(np.float32), gain))
+
+    def _targets(self, img: U8, truth: TargetsTruth, r: FloatArray, c: FloatArray) -> None:
+        """Shadows then boxes, far to near. Projection and culling are vectorised; the
+        drawing loop runs over the targets in view only, because cv2.fillPoly fills
+        overlapping polygons of one call with even-odd parity (holes where targets
+        overlap), so each silhouette needs its own fillConvexPoly call (~10 µs each)."""
+        if len(truth) == 0:
+            return
+        corners = box_corners(truth)
+        sun = self.world.scenario.sun
+        el, az = math.radians(sun.elevation_deg), math.radians(sun.azimuth_deg)
+        away = -np.array([math.sin(az), math.cos(az), 0.0]) / math.tan(el)
+        shadow = np.concatenate(
+            [corners[:, :4], corners[:, :4] + truth.height_m[:, None, None] * away], axis=1
+        )
+        uv, z = project(corners, c, r, self.cam)
+        suv, sz = project(shadow, c, r, self.cam)
+        w, h = self.cam.width_px, self.cam.height_px
+        lo, hi = uv.min(axis=1), uv.max(axis=1)
+        vis = (z > 0.5).all(axis=1) & (sz > 0.5).all(axis=1)
+        vis &= (hi[:, 0] > -50) & (hi[:, 1] > -50) & (lo[:, 0] < w + 50) & (lo[:, 1] < h + 50)
+        vis &= ((hi - lo) < 4 * max(w, h)).all(axis=1)
+        idx = np.flatnonzero(vis)
+        if idx.size == 0:
+            return
+        idx = idx[np.argsort(-z[idx].mean(axis=1))]
+        uv_i = np.round(uv * _SUB).astype(np.int32)
+        suv_i = np.round(suv * _SUB).astype(np.int32)
+        smask = np.zeros_like(img)
+        for i in idx:
+            cv2.fillConvexPoly(smask, cv2.convexHull(suv_i[i]), 255, cv2.LINE_AA, 4)
+        dark = _u8(img.astype(np.float32) * SHADOW_GAIN)
+        np.copyto(img, dark, where=smask > 127)
+        b = truth.brightness
+        for i in idx:
+            cv2.fillConvexPoly(img, cv2.convexHull(uv_i[i]), float(b[i]) * 0.7, cv2.LINE_AA, 4)
+            cv2.fillConvexPoly(img, uv_i[i, 4:], float(b[i]), cv2.LINE_AA, 4)
+
+    def render(self, t_us: int, truth: TargetsTruth | None = None) -> U8:
+        """The camera's (H, W) uint8 grey image at ``t_us`` from the true pose."""
+        t_s = (t_us - self.world.start_us) / 1e6
+        r, c = self.pose_matrices(t_us)
+        img = self._ground(r, c, t_s)
+        img = self._illumination(img, t_s)
+        self._targets(img, truth if truth is not None else self.world.truth_at(t_us), r, c)
+        if self._dist_maps is not None:
+            img = _u8(
+                cv2.remap(img, *self._dist_maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            )
+        # auto-exposure drift: a slow gain wander
+        ev = self.spec.exposure_variation
+        gain = 1.0 + ev * math.sin(2 * math.pi * t_s / 23.0 + self._phase[3])
+        frame_no = int(round(t_s * self.spec.fps))
+        rng = np.random.default_rng([self.world.seed, 4, frame_no])
+        oy, ox = (int(v) for v in rng.integers(0, 64, 2))
+        h, w = img.shape
+        f = img.astype(np.float32)
+        f *= gain
+        f += self._noise[oy : oy + h, ox : ox + w]
+        np.clip(f, 0, 255, out=f)
+        out: U8 = f.astype(np.uint8)
+        q = self.spec.jpeg_quality
+        if q > 0:
+            ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, q])
+            if ok:
+                out = _u8(cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE))
+        return out
