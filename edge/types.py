@@ -6,7 +6,7 @@ Bulk per-detection data are NumPy arrays whose shapes are given in each docstrin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 import numpy as np
 import numpy.typing as npt
@@ -145,3 +145,73 @@ class GeoDetections:
     cov_en_m2: FloatArray
     size_m: FloatArray
     quality: tuple[GeotagQuality, ...]
+
+
+# --- Geotagging and pose (issue 5) -----------------------------------------------------------
+
+
+class GroundMiss(IntEnum):
+    """Why a detection's ray got no ground position (0 = it did)."""
+
+    HIT = 0
+    ABOVE_HORIZON = 1  # the ray points at or above the local horizontal
+    GRAZING = 2  # below the horizon but shallower than the configured minimum depression
+    TOO_FAR = 3  # intersects beyond the configured maximum slant range
+    OFF_DEM = 4  # leaves the DEM raster (or never meets it) before reaching the ground
+    NO_POSE = 5  # no pose for the frame time
+
+
+@dataclass(frozen=True)
+class PoseMotion:
+    """Platform motion at a pose's instant, for the time-misalignment term of the geotag
+    covariance. Velocity in local NED (m/s); Euler-angle rates of the body attitude (rad/s)."""
+
+    vel_n_m_s: float = 0.0
+    vel_e_m_s: float = 0.0
+    vel_d_m_s: float = 0.0
+    roll_rate_rad_s: float = 0.0
+    pitch_rate_rad_s: float = 0.0
+    yaw_rate_rad_s: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class GeotagResult:
+    """Geotagging output of one frame.
+
+    geo: the detections' ground positions; lat/lon/cov are NaN where ``miss_code`` != 0.
+    miss_code: (N,) int8 GroundMiss values. alt_m: (N,) ground altitude AMSL at the hit.
+    range_m: (N,) slant range camera -> ground point (NaN on a miss).
+    """
+
+    geo: GeoDetections
+    miss_code: npt.NDArray[np.int8]
+    alt_m: FloatArray
+    range_m: FloatArray
+
+    def miss_counts(self) -> dict[GroundMiss, int]:
+        """How many rays missed for each reason (reasons with no miss are left out)."""
+        counts = np.bincount(self.miss_code.astype(np.int64), minlength=len(GroundMiss))
+        return {m: int(counts[m]) for m in GroundMiss if m != GroundMiss.HIT and counts[m]}
+
+
+@dataclass(frozen=True)
+class GnssFix:
+    """One navigation solution from a GNSS receiver.
+
+    t_us: UTC microseconds of the fix as the receiver stamped it (None when the receiver has
+    not given a date yet). fix_quality: NMEA GGA quality (0 invalid, 1 GPS, 2 DGPS, 4 RTK fixed,
+    5 RTK float, 6 dead reckoning). fix_mode: 1 no fix, 2 2D, 3 3D. alt_m: above mean sea level
+    (NaN when unknown). hdop NaN when unknown; satellites -1 when unknown.
+    """
+
+    t_us: int | None
+    lat_deg: float
+    lon_deg: float
+    alt_m: float
+    fix_quality: int
+    fix_mode: int
+    satellites: int = -1
+    hdop: float = float("nan")
+    speed_m_s: float = float("nan")
+    course_deg: float = float("nan")
+    source: str = "gnss"

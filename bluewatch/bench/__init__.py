@@ -18,7 +18,7 @@ BENCHES: dict[str, tuple[str | None, str]] = {
     # name: (module or None if not built yet, what it measures)
     "wire": ("bluewatch.bench.wire", "encode/decode throughput and payload size of the contract"),
     "motion": (None, "motion detectors vs OpenCV MOG2/KNN (edge vision issue)"),
-    "geotag": (None, "pixel-to-ground throughput and CEP (geotagging issue)"),
+    "geotag": ("bluewatch.bench.geotag", "pixel-to-ground throughput and CEP (geotagging issue)"),
     "fusion": (None, "tracker speed and OSPA vs Stone Soup (fusion issue)"),
 }
 
