@@ -1,0 +1,142 @@
+"""The scorer against closed-form answers, and the truth file."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from sim.scenario import load_scenario
+from sim.score import (
+    DetectionFrame,
+    TrackFrame,
+    cep,
+    gospa,
+    match_detections,
+    mot_metrics,
+    ospa,
+    score,
+)
+from sim.truth import TruthLog, TruthWriter, truth_en_at, view_of
+from sim.world import World
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pts = arrays(
+    np.float64,
+    st.tuples(st.integers(0, 6), st.just(2)),
+    elements=st.floats(-50, 50, allow_nan=False),
+)
+
+
+def test_gospa_closed_forms() -> None:
+    x = np.array([[0.0, 0.0], [10.0, 0.0]])
+    assert gospa(x, x).distance_m == 0.0
+    # one estimate 3 m off, one target missed: sqrt(9 + 10^2 / 2)
+    r = gospa(x, np.array([[3.0, 0.0]]))
+    assert r.distance_m == pytest.approx(math.sqrt(9 + 50))
+    assert (r.n_missed, r.n_false) == (1, 0)
+    # beyond the cut-off: a miss plus a false track
+    r = gospa(x[:1], np.array([[30.0, 0.0]]))
+    assert r.distance_m == pytest.approx(math.sqrt(50 + 50))
+    assert gospa(np.zeros((0, 2)), np.zeros((0, 2))).distance_m == 0.0
+
+
+def test_ospa_closed_forms() -> None:
+    x = np.array([[0.0, 0.0], [10.0, 0.0]])
+    assert ospa(x, x) == 0.0
+    assert ospa(x, np.array([[3.0, 0.0]])) == pytest.approx(math.sqrt((9 + 100) / 2))
+    assert ospa(x, np.zeros((0, 2))) == 10.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(pts, pts)
+def test_gospa_is_a_symmetric_bounded_metric(a: np.ndarray, b: np.ndarray) -> None:
+    g = gospa(a, b).distance_m
+    assert g == pytest.approx(gospa(b, a).distance_m)
+    assert 0.0 <= g <= math.sqrt((len(a) + len(b)) * 100 / 2) + 1e-9
+    assert 0.0 <= ospa(a, b) <= 10.0 + 1e-9
+
+
+def test_cep_quantiles() -> None:
+    e = np.arange(1, 101, dtype=float)
+    c50, c95 = cep(e)
+    assert c50 == pytest.approx(50.5) and c95 == pytest.approx(95.05)
+    assert all(math.isnan(v) for v in cep(np.zeros(0)))
+
+
+def test_match_detections_counts() -> None:
+    boxes = np.array([[100, 100, 20, 20], [300, 300, 10, 30]], dtype=float)
+    en = np.array([[0.0, 0.0], [50.0, 50.0]])
+    det = np.array([[110, 112], [111, 108], [900, 900]], dtype=float)
+    den = np.array([[1.0, 0.0], [3.0, 4.0], [0.0, 0.0]])
+    m = match_detections(det, den, boxes, en)
+    assert (m.tp, m.fp, m.fn) == (1, 2, 1)
+    assert m.geoloc_err_m.tolist() == pytest.approx([1.0])  # the one nearer the centre
+
+
+def test_mot_metrics_perfect_and_switch() -> None:
+    t = np.array([[0.0, 0.0], [20.0, 0.0]])
+    ids = np.array([1, 2])
+    perfect = [(ids, t + k, np.array([7, 8]), t + k) for k in range(10)]
+    m = mot_metrics(perfect)
+    assert m["mota"] == pytest.approx(1.0) and m["idf1"] == pytest.approx(1.0)
+    swapped = perfect[:5] + [(ids, t + k, np.array([8, 7]), t + k) for k in range(5, 10)]
+    m = mot_metrics(swapped)
+    assert m["id_switches"] == 2 and m["idf1"] < 1.0
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return World(load_scenario(ROOT / "sim/scenarios/crossroads.toml"), seed=4)
+
+
+def test_truth_file_roundtrip_and_perfect_score(world: World, tmp_path: Path) -> None:
+    path = tmp_path / "truth.jsonl"
+    times = [world.start_us + k * 500_000 for k in range(0, 40)]
+    with TruthWriter(path, world) as tw:
+        for t in times:
+            tw.write(t)
+    log = TruthLog.read(path)
+    assert log.header["scenario"] == "crossroads" and len(log.steps) == 40
+    ids, en = log.en_at(times[7] + 1000)
+    tr = world.truth_at(times[7])
+    assert ids.tolist() == tr.ids.tolist()
+    np.testing.assert_allclose(en, tr.enu_m[:, :2], atol=1e-3)
+    v = log.view("uav1", times[7])
+    v2 = view_of(world, "uav1", times[7])
+    assert v.ids.tolist() == v2.ids.tolist() and len(v.ids) > 0
+    np.testing.assert_allclose(v.bbox_px, v2.bbox_px, atol=0.06)
+    # a perfect system: every visible target detected at its box centre, tracks = truth
+    dets, tracks = [], []
+    for t in times:
+        for c in world.camera_ids:
+            vw = view_of(world, c, t)
+            cen = vw.bbox_px[:, :2] + vw.bbox_px[:, 2:] / 2
+            kind = "uav" if world.is_uav(c) else "mast"
+            dets.append(DetectionFrame(c, kind, t, cen, vw.en_m + 0.5))
+        i, e = truth_en_at(world)(t)
+        tracks.append(TrackFrame(t, i + 100, e))
+    out = score(dets, lambda c, t: view_of(world, c, t), tracks, truth_en_at(world))
+    assert out["detection_precision"] == 1.0 and out["detection_recall"] == 1.0
+    assert out["detection_recall_mast"] == 1.0
+    assert out["geoloc_cep50_m"] == pytest.approx(math.sqrt(0.5))
+    assert out["gospa_mean_m"] == 0.0 and out["mota"] == 1.0 and out["idf1"] == 1.0
+    # a blind system: nothing detected, no tracks
+    blind = [
+        DetectionFrame(d.camera_id, d.camera_kind, d.t_us, np.zeros((0, 2)), np.zeros((0, 2)))
+        for d in dets
+    ]
+    out = score(
+        blind,
+        lambda c, t: view_of(world, c, t),
+        [TrackFrame(t, np.zeros(0, np.int64), np.zeros((0, 2))) for t in times],
+        truth_en_at(world),
+    )
+    assert out["detection_recall"] == 0.0 and out["gospa_mean_m"] > 10.0
+    assert out["mota"] == 0.0
