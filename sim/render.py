@@ -95,6 +95,7 @@ class Renderer:
                 np.ascontiguousarray(und[..., 1], np.float32),
             )
         s = self.tex.m_per_px
+        self._grid = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
         self._veg_small = cv2.resize(
             self.tex.vegetation, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA
         )
@@ -174,9 +175,9 @@ class Renderer:
         yy, xx = np.mgrid[0 : h // 8, 0 : w // 8].astype(np.float32)
         dx = amp * np.sin(2 * math.pi * 1.3 * t_s + 0.35 * xx + self._phase[1])
         dy = 0.5 * amp * np.sin(2 * math.pi * 0.9 * t_s + 0.3 * yy + self._phase[2])
-        mx, my = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-        mx += cv2.resize(dx, (w, h), interpolation=cv2.INTER_LINEAR)
-        my += cv2.resize(dy, (w, h), interpolation=cv2.INTER_LINEAR)
+        bx, by = self._grid
+        mx = bx + cv2.resize(dx.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+        my = by + cv2.resize(dy.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
         return _u8(cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT))
 
     def _illumination(self, img: U8, t_s: float) -> U8:

@@ -280,3 +280,18 @@ def test_virtual_clock_never_goes_back() -> None:
     assert c.tick() == 5010
     with pytest.raises(ValueError):
         VirtualClock(0, 0)
+
+
+@pytest.mark.parametrize("name", ["crossroads", "crossing", "dense", "faults"])
+def test_bundled_scenarios_load(name: str) -> None:
+    sc = load_scenario(ROOT / f"sim/scenarios/{name}.toml")
+    w = World(sc, seed=1)
+    assert len(w.truth_at(w.start_us + 30_000_000)) >= 3
+    for c in w.camera_ids:
+        w.camera_pose(c, w.start_us)
+    if name == "dense":
+        assert len(sc.targets) >= 100
+    if name == "crossing":
+        assert len(sc.uavs) == 2 and len(sc.masts) == 2
+    if name == "faults":
+        assert {f.kind for f in sc.faults} >= {"gnss_jump", "link_drop", "camera_unplugged"}
