@@ -91,8 +91,8 @@ class GnssIntegrity:
                 self._flag(st, f"fix_quality: HDOP {fix.hdop:.1f}", now)
             self._check_motion(st, fix, now)
             self._check_other_sources(fix, now)
-        self._check_clock(st, fix, host_us, now)
-        if fix_ok:
+        went_back = self._check_clock(st, fix, host_us, now)
+        if fix_ok and not went_back:
             st.last = fix
         st.last_host_us = host_us
         return self.verdict(fix.source, now, fix_ok)
@@ -133,17 +133,19 @@ class GnssIntegrity:
                 self._flag(self._sources[fix.source], reason, now)
                 self._flag(other, reason, now)
 
-    def _check_clock(self, st: _SourceState, fix: GnssFix, host_us: int | None, now: int) -> None:
+    def _check_clock(self, st: _SourceState, fix: GnssFix, host_us: int | None, now: int) -> bool:
+        """Flag clock trouble; True if the receiver's time went backwards."""
         prev = st.last
         if prev is None or prev.t_us is None or fix.t_us is None:
-            return
+            return False
         if fix.t_us < prev.t_us:
             self._flag(st, f"clock: time went back {(prev.t_us - fix.t_us) / 1e6:.3f} s", now)
-            return
+            return True
         if host_us is not None and st.last_host_us is not None:
             drift = (fix.t_us - prev.t_us) - (host_us - st.last_host_us)
             if abs(drift) > self.config.max_clock_step_us:
                 self._flag(st, f"clock: receiver vs host step {drift / 1e6:.3f} s", now)
+        return False
 
     def verdict(self, source: str, now_us: int, fix_ok: bool = True) -> IntegrityVerdict:
         """The verdict for ``source`` at ``now_us`` (reasons whose hold has not expired)."""
