@@ -73,9 +73,7 @@ class EmbeddedBroker(_Managed):
 
         ready = threading.Event()
         config = {
-            "listeners": {
-                "default": {"type": "tcp", "bind": f"{self.url.host}:{self.url.port}"}
-            },
+            "listeners": {"default": {"type": "tcp", "bind": f"{self.url.host}:{self.url.port}"}},
             "plugins": {
                 "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
             },

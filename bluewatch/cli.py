@@ -26,16 +26,21 @@ COMMANDS: dict[str, Sub] = {
         "bluewatch.cmd_demo",
     ),
     "edge": Sub("run an edge node from its config file", "bluewatch.cmd_edge"),
-    "station": Sub("run the ground station (ingest, store, API, web page)", "bluewatch.cmd_station"),
+    "station": Sub(
+        "run the ground station (ingest, store, API, web page)", "bluewatch.cmd_station"
+    ),
     "sim": Sub("run a simulator scenario and its simulated devices", "bluewatch.cmd_sim"),
     "evaluate": Sub(
         "run a scenario end to end through a real broker and print scored metrics as JSON",
         None,
         "the simulator issue (scorer) and the fusion issue",
     ),
-    "bench": Sub("run a benchmark against its baseline and print figures as JSON", "bluewatch.bench"),
+    "bench": Sub(
+        "run a benchmark against its baseline and print figures as JSON", "bluewatch.bench"
+    ),
     "detect": Sub(
-        "run the motion detector over a recorded video or a folder of frames, one JSON line a frame",
+        "run the motion detector over a recorded video or a folder of frames "
+        "(one JSON line a frame)",
         "bluewatch.cmd_detect",
     ),
     "decode": Sub("print any Bluewatch payload (file or -) as JSON", "bluewatch.cmd_decode"),

@@ -7,7 +7,9 @@ import tomllib
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from edge.mqtturl import parse_broker_url
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -67,3 +69,39 @@ def resolve_path(value: str | Path, info: Any) -> Path:
     if not p.is_absolute() and base is not None:
         p = Path(base) / p
     return p
+
+
+class BrokerSection(Section):
+    """How to reach the MQTT broker."""
+
+    url: str = Field("mqtt://127.0.0.1:1883", description="mqtt://host:port or mqtts://host:port")
+    username: str | None = Field(None, description="per-node or station user name")
+    password_file: Path | None = Field(
+        None, description="file holding the password (never the password itself)"
+    )
+    ca_file: Path | None = Field(None, description="CA bundle for mqtts://")
+    cert_file: Path | None = Field(None, description="client certificate for mqtts://")
+    key_file: Path | None = Field(None, description="client key for mqtts://")
+    mqtt5: bool = Field(False, description="use MQTT 5 (only for brokers that offer it)")
+    topic_prefix: str = Field("bluewatch/v1", description="topic prefix shared by all parts")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        parse_broker_url(v)
+        return v
+
+    @field_validator("password_file", "ca_file", "cert_file", "key_file", mode="before")
+    @classmethod
+    def _files(cls, v: str | None, info: ValidationInfo) -> Path | None:
+        if v is None:
+            return None
+        p = resolve_path(v, info)
+        if not p.is_file():
+            raise ValueError(f"file {p} does not exist")
+        return p
+
+    def password(self) -> str | None:
+        if self.password_file is None:
+            return None
+        return self.password_file.read_text(encoding="utf-8").strip()

@@ -68,8 +68,8 @@ def make_client(opts: ClientOptions) -> mqtt.Client:
 
 def connect(client: mqtt.Client, opts: ClientOptions) -> None:
     if opts.mqtt5:
-        from paho.mqtt.properties import Properties
         from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
 
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 7 * 24 * 3600

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from edge.types import Frame, PixelDetections, Pose
+from edge.types import Frame, GeoDetections, PixelDetections, Pose
 
 
 class SourceError(RuntimeError):
@@ -44,3 +44,11 @@ class Detector(Protocol):
     def detect(self, grey: Frame) -> PixelDetections: ...
 
     def configure(self, sensitivity: float) -> None: ...
+
+
+@runtime_checkable
+class Geotagger(Protocol):
+    """Pixel detections of a frame + the pose at its capture time -> ground positions.
+    ``pose`` None means no pose was available: every detection is tagged NO_POSE."""
+
+    def tag(self, dets: PixelDetections, pose: Pose | None) -> GeoDetections: ...

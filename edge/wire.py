@@ -366,7 +366,11 @@ def _req(m: Mapping[str, Any], key: str, typ: type | tuple[type, ...], where: st
     v = m[key]
     if typ is float:
         typ = (int, float)
-    if isinstance(v, bool) and typ is not bool and bool not in (typ if isinstance(typ, tuple) else (typ,)):
+    if (
+        isinstance(v, bool)
+        and typ is not bool
+        and bool not in (typ if isinstance(typ, tuple) else (typ,))
+    ):
         raise WireError("wrong_type", f"{where}.{key} is bool")
     if not isinstance(v, typ):
         raise WireError("wrong_type", f"{where}.{key} is {type(v).__name__}")
@@ -614,7 +618,7 @@ def decode(data: bytes, expect: Kind | None = None) -> Envelope:
     if v != SCHEMA_VERSION:
         raise WireError("unknown_version", f"schema {v!r}, this build reads {SCHEMA_VERSION}")
     try:
-        kind = Kind(env.get("k"))
+        kind = Kind(str(env.get("k")))
     except (ValueError, TypeError):
         raise WireError("unknown_kind", repr(env.get("k"))[:80]) from None
     if expect is not None and kind != expect:

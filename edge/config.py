@@ -1,0 +1,111 @@
+"""A node's config file (TOML), validated before anything starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from edge.configfile import BrokerSection, Section, load, resolve_path
+from edge.wire import check_node_id
+
+
+class CameraSection(Section):
+    source: str = Field(
+        description="frame source URL: sim://CAMERA_ID, video:PATH, v4l2:/dev/videoN"
+    )
+    width_px: int = Field(1280, gt=0, le=8192, description="frame width")
+    height_px: int = Field(720, gt=0, le=8192, description="frame height")
+    hfov_deg: float = Field(70.0, gt=1, lt=179, description="horizontal field of view")
+    calibration: Path | None = Field(
+        None, description="intrinsics file from `bluewatch hw calibrate`"
+    )
+
+    @field_validator("calibration", mode="before")
+    @classmethod
+    def _calib(cls, v: str | None, info: ValidationInfo) -> Path | None:
+        if v is None:
+            return None
+        p = resolve_path(v, info)
+        if not p.is_file():
+            raise ValueError(f"calibration file {p} does not exist")
+        return p
+
+
+class PoseSection(Section):
+    source: str = Field(
+        description="pose source URL: sim://CAMERA_ID, udpin:HOST:PORT, tcp:HOST:PORT, "
+        "serial:///dev/ttyACM0?baud=57600, survey: (fixed mast)"
+    )
+    max_gap_ms: float = Field(500.0, gt=0, description="refuse to interpolate over longer gaps")
+
+
+class DetectorSection(Section):
+    mode: Literal["fixed", "moving"] = Field(
+        "moving", description="fixed: background model; moving: ego-motion compensated"
+    )
+    sensitivity: float = Field(0.5, ge=0, le=1, description="0 deaf .. 1 twitchy")
+    masks: list[list[tuple[float, float]]] = Field(
+        default_factory=list, description="polygons (pixel x, y) where motion is ignored"
+    )
+
+
+class GeotagSection(Section):
+    ground_alt_m: float = Field(0.0, description="flat-ground altitude, metres AMSL")
+    pixel_sigma_px: float = Field(1.5, gt=0, description="1-sigma pixel error of a detection")
+
+
+class PublishSection(Section):
+    batch_period_s: float = Field(1.0, gt=0, le=60, description="capture time per batch")
+    status_period_s: float = Field(5.0, gt=0, le=3600, description="status interval")
+    spool_path: Path = Field(Path("var/spool.db"), description="disk spool (SQLite)")
+    spool_max_items: int = Field(100_000, ge=10, description="oldest dropped beyond this")
+    signing_key: Path | None = Field(None, description="Ed25519 private key (PEM) of this node")
+
+    @field_validator("spool_path", mode="before")
+    @classmethod
+    def _spool(cls, v: str, info: ValidationInfo) -> Path:
+        p = resolve_path(v, info)
+        if not p.parent.is_dir():
+            raise ValueError(f"directory {p.parent} does not exist")
+        return p
+
+    @field_validator("signing_key", mode="before")
+    @classmethod
+    def _key(cls, v: str | None, info: ValidationInfo) -> Path | None:
+        if v is None:
+            return None
+        p = resolve_path(v, info)
+        if not p.is_file():
+            raise ValueError(f"key file {p} does not exist")
+        return p
+
+
+class PrivacySection(Section):
+    snapshots: bool = Field(False, description="send JPEG crops of detections (off: privacy)")
+
+
+class NodeConfig(Section):
+    node_id: str = Field(description="unique, topic-safe id of this node")
+    kind: Literal["uav", "mast"] = Field("uav", description="platform kind")
+    broker: BrokerSection = Field(default_factory=BrokerSection)
+    camera: CameraSection
+    pose: PoseSection
+    detector: DetectorSection = Field(default_factory=DetectorSection)
+    geotag: GeotagSection = Field(default_factory=GeotagSection)
+    publish: PublishSection = Field(default_factory=PublishSection)
+    privacy: PrivacySection = Field(default_factory=PrivacySection)
+
+    @field_validator("node_id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        try:
+            check_node_id(v)
+        except ValueError:
+            raise ValueError("use 1-64 letters, digits, '-', '_' or '.'") from None
+        return v
+
+
+def load_node_config(path: Path | str) -> NodeConfig:
+    return load(path, NodeConfig)

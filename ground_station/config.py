@@ -1,0 +1,72 @@
+"""The station's config file (TOML), validated before anything starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from edge.configfile import BrokerSection, Section, load, resolve_path
+from edge.wire import check_node_id
+
+
+class StoreSection(Section):
+    path: Path = Field(Path("var/station.db"), description="SQLite database file (WAL mode)")
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _dir_exists(cls, v: str, info: ValidationInfo) -> Path:
+        p = resolve_path(v, info)
+        if not p.parent.is_dir():
+            raise ValueError(f"directory {p.parent} does not exist")
+        return p
+
+
+class ApiSection(Section):
+    host: str = Field("127.0.0.1", description="address the HTTP API and page listen on")
+    port: int = Field(8080, ge=0, le=65535, description="TCP port (0 picks a free one)")
+
+
+class SecuritySection(Section):
+    require_signatures: bool = Field(
+        False, description="reject batches not signed by a trusted node key"
+    )
+    trusted_keys_dir: Path | None = Field(
+        None, description="folder of NODE_ID.pub files (Ed25519 PEM), one per node"
+    )
+    revoked: list[str] = Field(default_factory=list, description="node ids whose keys are revoked")
+
+    @field_validator("trusted_keys_dir", mode="before")
+    @classmethod
+    def _keys_dir(cls, v: str | None, info: ValidationInfo) -> Path | None:
+        if v is None:
+            return None
+        p = resolve_path(v, info)
+        if not p.is_dir():
+            raise ValueError(f"directory {p} does not exist")
+        return p
+
+
+class OriginSection(Section):
+    lat_deg: float = Field(0.0, ge=-90, le=90, description="local ENU origin latitude")
+    lon_deg: float = Field(0.0, ge=-180, le=180, description="local ENU origin longitude")
+    alt_m: float = Field(0.0, description="local ENU origin altitude, metres AMSL")
+
+
+class StationConfig(Section):
+    station_id: str = Field("station", description="this station's id (topic-safe)")
+    broker: BrokerSection = Field(default_factory=BrokerSection)
+    store: StoreSection = Field(default_factory=StoreSection)
+    api: ApiSection = Field(default_factory=ApiSection)
+    security: SecuritySection = Field(default_factory=SecuritySection)
+    origin: OriginSection = Field(default_factory=OriginSection)
+
+    @field_validator("station_id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        check_node_id(v)
+        return v
+
+
+def load_station_config(path: Path | str) -> StationConfig:
+    return load(path, StationConfig)

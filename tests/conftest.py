@@ -1,0 +1,38 @@
+"""Shared fixtures: a real Mosquitto on a free loopback port, scratch dirs, data paths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bluewatch.broker import MosquittoBroker
+from edge.mqtturl import BrokerURL
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"the shared recordings are missing: {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[MosquittoBroker]:
+    """A Mosquitto broker for one test; ``.url`` is where it listens."""
+    broker = MosquittoBroker(workdir=tmp_path / "mosquitto")
+    (tmp_path / "mosquitto").mkdir()
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def broker_url(mosquitto: MosquittoBroker) -> BrokerURL:
+    return mosquitto.url
