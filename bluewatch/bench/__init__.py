@@ -19,7 +19,10 @@ BENCHES: dict[str, tuple[str | None, str]] = {
     "wire": ("bluewatch.bench.wire", "encode/decode throughput and payload size of the contract"),
     "motion": (None, "motion detectors vs OpenCV MOG2/KNN (edge vision issue)"),
     "geotag": ("bluewatch.bench.geotag", "pixel-to-ground throughput and CEP (geotagging issue)"),
-    "fusion": (None, "tracker speed and OSPA vs Stone Soup (fusion issue)"),
+    "fusion": (
+        "bluewatch.bench.fusion",
+        "multi-sensor tracker speed and GOSPA vs Stone Soup and a dense NumPy GNN",
+    ),
 }
 
 

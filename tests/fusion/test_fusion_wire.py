@@ -1,0 +1,47 @@
+"""Wire batches through the tracker and back out as a tracks message."""
+
+from collections import Counter
+
+from edge.types import GeotagQuality
+from edge.wire import Detection, DetectionBatch, FrameDetections, Kind, decode, encode
+from ground_station.fusion import Tracker
+from ground_station.fusion_wire import StationOrigin, batches_to_arrays, tracks_message
+
+ORIGIN = StationOrigin(46.0, 7.0, 500.0)
+T0 = 1_700_000_000_000_000
+
+
+def _batch(k, quality=GeotagQuality.OK):
+    d = Detection(
+        tracklet_id=3,
+        bbox_px=(1.0, 2.0, 3.0, 4.0),
+        lat_deg=46.0 + k * 1e-6,
+        lon_deg=7.0,
+        cov_en_m2=(4.0, 0.0, 4.0),
+        score=0.8,
+        quality=quality,
+    )
+    f = FrameDetections(t_us=T0 + k * 100_000, pose=None, detections=(d,))
+    return DetectionBatch(node_id="uav1", seq=k, frames=(f,))
+
+
+def test_batches_to_tracks_round_trip():
+    tr = Tracker()
+    for k in range(6):
+        ts = tr.step(T0 + k * 100_000 + 300_000, batches_to_arrays([_batch(k)], ORIGIN))
+    msg = tracks_message(ts, "station1", ORIGIN)
+    assert len(msg.tracks) == 1
+    t = msg.tracks[0]
+    assert t.nodes == ("uav1",) and t.status == "confirmed"
+    assert abs(t.lat_deg - (46.0 + 5e-6)) < 2e-5 and abs(t.lon_deg - 7.0) < 2e-5
+    back = decode(encode(msg), expect=Kind.TRACKS).message
+    assert back.tracks[0].track_id == t.track_id
+
+
+def test_no_fix_is_skipped_and_suspect_flagged():
+    counts: Counter[str] = Counter()
+    arr = batches_to_arrays(
+        [_batch(0, GeotagQuality.NO_FIX), _batch(1, GeotagQuality.GNSS_SUSPECT)], ORIGIN, counts
+    )
+    assert counts["no_position"] == 1
+    assert len(arr) == 1 and bool(arr.suspect[0])
