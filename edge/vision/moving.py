@@ -27,12 +27,19 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.types import Frame, PixelDetections
-from edge.vision.blobs import extract
+from edge.vision.blobs import BlobExtractor
 from edge.vision.errors import MIN_SIDE_PX, Image, check_grey, check_range
-from edge.vision.fixed import min_area_for, reduce, threshold_for
+from edge.vision.fixed import min_area_for, reduce
 from edge.vision.masks import Polygon, check_polygons, keep_mask
 
 F64 = npt.NDArray[np.float64]
+
+
+def threshold_for(sensitivity: float) -> float:
+    """Change threshold (grey levels beyond the reference's 3x3 range) for a sensitivity in
+    [0, 1] (0.5 -> 14): lower than the fixed detector's because the neighbourhood range
+    already absorbs noise and misregistration."""
+    return 28.0 - 28.0 * sensitivity
 
 
 class EgoMotionDetector:
@@ -46,7 +53,8 @@ class EgoMotionDetector:
     max_corners: corners tracked for the ego-motion estimate.
     ransac_px: RANSAC inlier distance, flow-frame pixels.
     min_inliers: fewer RANSAC inliers make the frame unusable.
-    close_px: side of the square closing the foreground (work pixels, 0 = none).
+    close_px: side of the square closing the foreground (work pixels, 0 = none); large
+      enough to join the fragments one small uniform mover leaves (body, shadow).
     min_area_px: smallest blob at sensitivity 0.5, full-resolution pixels.
     max_blobs: report at most the largest this many blobs a frame.
     global_change_frac: more foreground than this fraction means registration failed.
@@ -60,12 +68,12 @@ class EgoMotionDetector:
         *,
         work_scale: float = 0.5,
         flow_scale: float = 0.25,
-        gap: int = 2,
+        gap: int = 5,
         max_corners: int = 200,
         ransac_px: float = 0.75,
         min_inliers: int = 15,
-        close_px: int = 3,
-        min_area_px: float = 16.0,
+        close_px: int = 9,
+        min_area_px: float = 32.0,
         max_blobs: int = 256,
         global_change_frac: float = 0.3,
         border_px: int = 4,
@@ -98,6 +106,7 @@ class EgoMotionDetector:
         self._prev_flow: Image | None = None
         self._frames: list[Image] = []  # work frames, oldest first, at most 2 gap
         self._to_now = np.zeros((0, 3, 3))  # (n, 3, 3): each stored frame -> current frame
+        self._blobs: BlobExtractor | None = None
         self.foreground: Image | None = None
         """Last (h, w) uint8 foreground at the work resolution (255 = moving); read-only."""
         self.homography: F64 | None = None
@@ -250,12 +259,6 @@ class EgoMotionDetector:
                 t, usable=False, reason=f"registration failed: {frac:.0%} of the frame changed"
             )
         self.foreground = fg
-        return extract(
-            t,
-            fg,
-            diff,
-            self.threshold,
-            (full_hw[1] / wh[1], full_hw[0] / wh[0]),
-            self.min_area_px,
-            self.max_blobs,
-        )
+        if self._blobs is None or self._blobs.work_hw != wh:
+            self._blobs = BlobExtractor(wh, full_hw)
+        return self._blobs(t, fg, diff, self.threshold, self.min_area_px, self.max_blobs)
