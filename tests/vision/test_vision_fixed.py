@@ -1,0 +1,162 @@
+"""BackgroundDetector on synthetic scenes: finds movers where they are, ignores global
+illumination steps, masks, and says when a frame cannot be judged."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.types import Frame
+from edge.vision import BackgroundDetector, FrameError, VisionConfigError
+
+
+def ground(h: int = 240, w: int = 320, seed: int = 7) -> np.ndarray:
+    """(h, w) uint8 textured ground: smoothed noise plus a gentle gradient."""
+    rng = np.random.default_rng(seed)
+    tex = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 3)
+    tex = (tex - tex.min()) / (tex.max() - tex.min())
+    yy, xx = np.mgrid[0:h, 0:w]
+    return np.clip(60 + 90 * tex + 0.1 * xx + 0.05 * yy, 0, 255).astype(np.uint8)
+
+
+def noisy(img: np.ndarray, rng: np.random.Generator, sigma: float = 2.0) -> np.ndarray:
+    return np.clip(img + rng.normal(0, sigma, img.shape), 0, 255).astype(np.uint8)
+
+
+def learn(det: BackgroundDetector, bg: np.ndarray, n: int, rng: np.random.Generator) -> int:
+    for i in range(n):
+        det.detect(Frame(i * 100_000, noisy(bg, rng)))
+    return n
+
+
+def test_finds_a_mover_where_it_is() -> None:
+    rng = np.random.default_rng(1)
+    bg = ground()
+    det = BackgroundDetector(learn_frames=20)
+    k = learn(det, bg, 30, rng)
+    img = bg.copy()
+    img[100:116, 150:170] = 230  # a 20x16 bright vehicle
+    d = det.detect(Frame(k * 100_000, noisy(img, rng)))
+    assert d.usable
+    assert len(d) == 1
+    x, y, w, h = d.bbox_px[0]
+    assert abs(x - 150) <= 3 and abs(y - 100) <= 3
+    assert abs(w - 20) <= 4 and abs(h - 16) <= 4
+    assert abs(d.centroid_px[0, 0] - 159.5) <= 2 and abs(d.centroid_px[0, 1] - 107.5) <= 2
+    assert 0.5 < d.score[0] <= 1.0
+    assert d.area_px[0] == pytest.approx(320, rel=0.3)
+    assert (d.tracklet_id == -1).all()
+
+
+def test_static_noisy_scene_gives_nothing() -> None:
+    rng = np.random.default_rng(2)
+    bg = ground()
+    det = BackgroundDetector(learn_frames=20)
+    k = learn(det, bg, 30, rng)
+    total = sum(len(det.detect(Frame((k + i) * 100_000, noisy(bg, rng)))) for i in range(20))
+    assert total == 0
+
+
+def test_global_brightening_is_not_motion() -> None:
+    """Cloud clearing / auto-exposure: the whole frame 15 % brighter in one step."""
+    rng = np.random.default_rng(3)
+    bg = ground()
+    det = BackgroundDetector(learn_frames=20)
+    k = learn(det, bg, 30, rng)
+    bright = np.clip(bg.astype(np.float32) * 1.15, 0, 255).astype(np.uint8)
+    for i in range(5):
+        d = det.detect(Frame((k + i) * 100_000, noisy(bright, rng)))
+        assert len(d) == 0, f"frame {i} after the step: {d.bbox_px}"
+    # Without the gain compensation the same step is well over the threshold.
+    assert float(np.mean(cv2.absdiff(bright, bg))) > det.threshold * 0.6
+
+
+def test_light_switch_makes_frame_unusable_then_recovers() -> None:
+    rng = np.random.default_rng(4)
+    bg = ground()
+    det = BackgroundDetector(learn_frames=20)
+    k = learn(det, bg, 30, rng)
+    ir = 255 - bg  # IR cut-over: a different image altogether
+    d = det.detect(Frame(k * 100_000, ir))
+    assert not d.usable and len(d) == 0 and "global change" in d.reason
+    for i in range(1, 15):
+        d = det.detect(Frame((k + i) * 100_000, noisy(ir, rng)))
+    assert d.usable and len(d) == 0
+
+
+def test_mask_hides_motion_inside_polygon() -> None:
+    rng = np.random.default_rng(5)
+    bg = ground()
+    det = BackgroundDetector(
+        learn_frames=20, masks=[[(140, 90), (180, 90), (180, 130), (140, 130)]]
+    )
+    k = learn(det, bg, 30, rng)
+    img = bg.copy()
+    img[100:116, 150:170] = 230  # inside the mask
+    img[20:36, 20:40] = 230  # outside
+    d = det.detect(Frame(k * 100_000, noisy(img, rng)))
+    assert len(d) == 1
+    assert d.bbox_px[0, 0] < 50
+
+
+def test_sensitivity_changes_what_counts() -> None:
+    rng = np.random.default_rng(6)
+    bg = ground()
+    det = BackgroundDetector(learn_frames=20)
+    k = learn(det, bg, 30, rng)
+    img = bg.copy()
+    img[100:116, 150:170] = np.clip(bg[100:116, 150:170].astype(int) + 18, 0, 255)
+    det.configure(0.0)  # threshold 35: a faint +18 change is ignored
+    assert len(det.detect(Frame(k * 100_000, noisy(img, rng, 0.5)))) == 0
+    det.configure(1.0)  # threshold 5
+    assert len(det.detect(Frame((k + 1) * 100_000, noisy(img, rng, 0.5)))) >= 1
+
+
+def test_bad_frames_raise_typed_errors() -> None:
+    det = BackgroundDetector()
+    with pytest.raises(FrameError, match="colour"):
+        det.detect(Frame(0, np.zeros((240, 320, 3), np.uint8)))
+    with pytest.raises(FrameError, match="empty"):
+        det.detect(Frame(0, np.zeros((0, 320), np.uint8)))
+    with pytest.raises(FrameError, match="uint8"):
+        det.detect(Frame(0, np.zeros((240, 320), np.float32)))
+    with pytest.raises(FrameError):
+        det.detect(Frame(0, np.zeros((4, 240, 320), np.uint8)))
+
+
+def test_unjudgeable_frames_are_unusable_not_motion() -> None:
+    rng = np.random.default_rng(8)
+    det = BackgroundDetector(learn_frames=20)
+    k = learn(det, ground(), 25, rng)
+    blank = det.detect(Frame(k, np.full((240, 320), 255, np.uint8)))
+    assert not blank.usable and "blank" in blank.reason
+    tiny = det.detect(Frame(k + 1, np.zeros((8, 8), np.uint8)))
+    assert not tiny.usable and "too small" in tiny.reason
+    # Odd-sized frame of a new size: the model restarts instead of comparing mismatched sizes.
+    odd = det.detect(Frame(k + 2, noisy(ground(121, 161), rng)))
+    assert not odd.usable and "size changed" in odd.reason
+    d = det.detect(Frame(k + 3, noisy(ground(121, 161), rng)))
+    assert d.usable
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"sensitivity": 1.5}, "sensitivity"),
+        ({"work_scale": 0.0}, "work_scale"),
+        ({"alpha": -0.1}, "alpha"),
+        ({"learn_frames": 0}, "learn_frames"),
+        ({"masks": [[(0, 0), (1, 1)]]}, "mask polygon 0"),
+        ({"masks": [[(0, 0), (1, float("nan")), (2, 0)]]}, "non-finite"),
+    ],
+)
+def test_construction_validates_loudly(kwargs: dict[str, object], name: str) -> None:
+    with pytest.raises(VisionConfigError, match=name):
+        BackgroundDetector(**kwargs)  # type: ignore[arg-type]
+
+
+def test_configure_rejects_out_of_range() -> None:
+    det = BackgroundDetector()
+    with pytest.raises(VisionConfigError, match="sensitivity"):
+        det.configure(-0.1)

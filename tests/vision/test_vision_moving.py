@@ -1,0 +1,111 @@
+"""EgoMotionDetector: ego-motion estimate against a known homography, movers found while the
+camera moves, unusable frames when ego-motion is lost, and a short sequence from the
+simulator's renderer scored against its truth (measured recall 0.89, precision 0.91 when
+this test was written)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from bluewatch.bench.motion import MOVING_WARM, ObjectScore, sim_clip
+from edge.types import Frame
+from edge.vision import EgoMotionDetector, FrameError, VisionConfigError
+
+
+def big_ground(seed: int = 3) -> np.ndarray:
+    """(900, 1200) uint8 textured ground at several scales."""
+    rng = np.random.default_rng(seed)
+    img = np.zeros((900, 1200), np.float32)
+    for sigma, amp in ((1.5, 10), (4, 20), (12, 35)):
+        n = cv2.GaussianBlur(rng.normal(0, 1, img.shape).astype(np.float32), (0, 0), sigma)
+        img += amp * n / n.std()
+    return np.clip(img + 120, 0, 255).astype(np.uint8)
+
+
+def view(ground: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Frame k (480x640) of a camera drifting right/down and turning slowly, and the
+    homography ground -> frame."""
+    a = np.deg2rad(0.15 * k)
+    c, s = np.cos(a), np.sin(a)
+    h = np.array([[c, -s, -150 - 3.0 * k], [s, c, -120 - 1.5 * k], [0, 0, 1]])
+    img = cv2.warpPerspective(ground, h, (640, 480), flags=cv2.INTER_LINEAR)
+    img = np.clip(img + rng.normal(0, 2, img.shape), 0, 255).astype(np.uint8)
+    return img, h
+
+
+def test_ego_motion_matches_the_true_homography() -> None:
+    rng = np.random.default_rng(0)
+    g = big_ground()
+    det = EgoMotionDetector()
+    (f0, h0), (f1, h1) = view(g, 0, rng), view(g, 1, rng)
+    det.detect(Frame(0, f0))
+    det.detect(Frame(100_000, f1))
+    assert det.homography is not None
+    true = h1 @ np.linalg.inv(h0)  # frame 0 -> frame 1
+    pts = np.array([[[20.0, 20.0]], [[600.0, 40.0]], [[320.0, 240.0]], [[50.0, 450.0]]])
+    est = cv2.perspectiveTransform(pts, det.homography)
+    ref = cv2.perspectiveTransform(pts, true)
+    assert np.abs(est - ref).max() < 0.5
+
+
+def test_finds_movers_while_the_camera_moves() -> None:
+    rng = np.random.default_rng(1)
+    g = big_ground()
+    det = EgoMotionDetector()
+    hits, false, frames = 0, 0, 0
+    for k in range(20):
+        img, _ = view(g, k, rng)
+        # A dark 14x14 "vehicle" crossing the frame at 6 px a frame, in frame coordinates.
+        x, y = 100 + 6 * k, 300
+        img[y : y + 14, x : x + 14] = 20
+        d = det.detect(Frame(k * 100_000, img))
+        if k < 2 * det.gap:
+            assert not d.usable
+            continue
+        frames += 1
+        assert d.usable, d.reason
+        near = (np.abs(d.centroid_px[:, 0] - (x + 7)) < 12) & (
+            np.abs(d.centroid_px[:, 1] - (y + 7)) < 12
+        )
+        hits += bool(near.any())
+        false += int(np.count_nonzero(~near))
+    assert hits == frames
+    assert false <= frames // 4
+
+
+def test_featureless_view_is_unusable_not_motion() -> None:
+    det = EgoMotionDetector()
+    rng = np.random.default_rng(2)
+    for k in range(4):
+        flat = np.clip(128 + rng.normal(0, 0.3, (480, 640)), 0, 255).astype(np.uint8)
+        d = det.detect(Frame(k, flat))
+        assert not d.usable and len(d) == 0
+    assert "ego-motion lost" in d.reason
+
+
+def test_bad_input_and_parameters() -> None:
+    det = EgoMotionDetector()
+    with pytest.raises(FrameError, match="colour"):
+        det.detect(Frame(0, np.zeros((480, 640, 3), np.uint8)))
+    assert not det.detect(Frame(0, np.zeros((10, 10), np.uint8))).usable
+    with pytest.raises(VisionConfigError, match="flow_scale"):
+        EgoMotionDetector(work_scale=0.25, flow_scale=0.5)
+    with pytest.raises(VisionConfigError, match="gap"):
+        EgoMotionDetector(gap=0)
+
+
+def test_simulated_uav_sequence_recall_and_precision() -> None:
+    """1920x1080 frames from the simulator's renderer (UAV orbiting a crowded square)."""
+    clip = sim_clip(1920, 1080, 30)
+    det = EgoMotionDetector()
+    score = ObjectScore()
+    for k, (t, img) in enumerate(zip(clip.t_us, clip.frames, strict=True)):
+        d = det.detect(Frame(t, img))
+        if k >= MOVING_WARM:
+            assert d.usable, d.reason
+            score.add(d.centroid_px, clip.boxes[k], clip.moving[k], (1080, 1920))
+    assert score.eligible > 500
+    assert score.recall >= 0.85, score
+    assert score.precision >= 0.87, score
