@@ -101,7 +101,8 @@ class EmbeddedBroker(_Managed):
         ready.wait(15)
         if self._error is not None:
             raise BrokerError(f"embedded broker failed to start: {self._error}")
-        wait_port(self.url.host, self.url.port)
+        if not ready.is_set():
+            raise BrokerError("embedded broker did not start within 15 s")
         log.info("embedded MQTT broker (amqtt, MQTT 3.1.1) on %s", self.url)
         return self.url
 

@@ -17,6 +17,7 @@ import logging
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -100,7 +101,14 @@ class Publisher:
         self.spool = spool
         self.log = log
         self.window = window
-        self._lock = threading.RLock()
+        # Only the pump thread calls paho's publish, and paho's callbacks never take our
+        # lock: paho calls on_publish while holding its own outgoing-message mutex, so
+        # taking a lock there that a publishing thread holds would deadlock.
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._acked_mids: deque[int] = deque()
+        self._stopping = threading.Event()
+        self._pump_thread: threading.Thread | None = None
         self._inflight: dict[int, int] = {}  # paho mid -> spool row id
         self._last_handed = 0
         self._connected = threading.Event()
@@ -118,6 +126,16 @@ class Publisher:
     # -- lifecycle
     def start(self) -> None:
         connect(self.client, self.opts)
+        self._pump_thread = threading.Thread(
+            target=self._pump_loop, name=f"pump-{self.opts.client_id}", daemon=True
+        )
+        self._pump_thread.start()
+
+    def _pump_loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(0.2)
+            self._wake.clear()
+            self.pump()
 
     def wait_connected(self, timeout_s: float) -> bool:
         return self._connected.wait(timeout_s)
@@ -130,7 +148,7 @@ class Publisher:
         """Wait until everything spooled has been acknowledged (True) or time is up."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            self.pump()
+            self._wake.set()
             if self.spool.depth() == 0:
                 return True
             time.sleep(0.02)
@@ -138,18 +156,23 @@ class Publisher:
 
     def stop(self, final: tuple[str, bytes] | None = None) -> None:
         """Publish ``final`` (retained; e.g. an offline status) if connected, disconnect."""
+        self._stopping.set()
+        if self._pump_thread is not None:
+            self._pump_thread.join(5)
         if final is not None and self.connected:
             info = self.client.publish(final[0], final[1], qos=1, retain=True)
-            info.wait_for_publish(2.0)
+            try:
+                info.wait_for_publish(2.0)
+            except (RuntimeError, ValueError):
+                pass  # the link went away meanwhile; the broker's last will covers it
         self.client.disconnect()
         self.client.loop_stop()
 
     # -- commands from the station
     def subscribe(self, topic: str) -> None:
-        with self._lock:
-            self._subscriptions.append(topic)
-            if self.connected:
-                self.client.subscribe(topic, qos=1)
+        self._subscriptions.append(topic)
+        if self.connected:
+            self.client.subscribe(topic, qos=1)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         if self.on_message is not None:
@@ -158,7 +181,7 @@ class Publisher:
     # -- sending
     def submit(self, topic: str, payload: bytes, retain: bool = False) -> None:
         self.spool.put(topic, payload, qos=1, retain=retain)
-        self.pump()
+        self._wake.set()
 
     def publish_now(self, topic: str, payload: bytes, retain: bool = False) -> bool:
         """Best effort, not spooled (status: only the latest one matters)."""
@@ -168,7 +191,13 @@ class Publisher:
         return True
 
     def pump(self) -> None:
+        """Acknowledge what the broker acked; hand the next spooled records to paho."""
         with self._lock:
+            while self._acked_mids:
+                rowid = self._inflight.pop(self._acked_mids.popleft(), None)
+                if rowid is not None:
+                    self.spool.ack(rowid)
+                    self.acked += 1
             if not self.connected:
                 return
             room = self.window - len(self._inflight)
@@ -190,11 +219,10 @@ class Publisher:
             self.log.warning("broker %s refused connection: %s", self.opts.url, rc)
             return
         self.log.info("connected to %s (session present: %s)", self.opts.url, flags.session_present)
-        with self._lock:
-            for t in self._subscriptions:
-                client.subscribe(t, qos=1)
-            self._connected.set()
-        self.pump()
+        for t in list(self._subscriptions):
+            client.subscribe(t, qos=1)
+        self._connected.set()
+        self._wake.set()
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any = None
@@ -205,9 +233,5 @@ class Publisher:
     def _on_publish(
         self, client: mqtt.Client, userdata: Any, mid: int, rc: Any, props: Any = None
     ) -> None:
-        with self._lock:
-            rowid = self._inflight.pop(mid, None)
-            if rowid is not None:
-                self.spool.ack(rowid)
-                self.acked += 1
-        self.pump()
+        self._acked_mids.append(mid)
+        self._wake.set()

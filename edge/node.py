@@ -55,7 +55,7 @@ class Node:
         pose: PoseSource,
         detector: Detector,
         geotagger: Geotagger,
-        sink: Callable[[tuple[FrameDetections, ...]], None],
+        sink: Callable[[tuple[FrameDetections, ...]], object],
         status_sink: Callable[[Status], None] | None = None,
         batch_period_us: int = 1_000_000,
         status_period_us: int = 5_000_000,

@@ -150,6 +150,9 @@ def _undistort(px: FloatArray, cam: CameraModel) -> tuple[FloatArray, FloatArray
         out[:, 0] = (px[:, 0] - cam.cx_px) / cam.fx_px
         out[:, 1] = (px[:, 1] - cam.cy_px) / cam.fy_px
         return out, None
+    if px.shape[0] == 0:
+        # cv2.undistortPoints returns a 0-d array for no points.
+        return np.zeros((0, 2)), np.zeros((2, 2, 0))
     kmat = _camera_matrix(cam)
     dist = np.asarray(cam.dist, dtype=np.float64)
     if len(cam.dist) > 5:

@@ -1,0 +1,205 @@
+"""Composition root of an edge node: picks adapters from the config's source URLs through
+tables (not if-chains) and wires them to the node's loop, sender and publisher."""
+
+from __future__ import annotations
+
+import importlib
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from bluewatch.logs import node_logger
+from edge import __version__, signing
+from edge.config import NodeConfig
+from edge.configfile import ConfigError
+from edge.geo import GeotagParams
+from edge.geotagger import FlatGroundGeotagger
+from edge.mqttclient import ClientOptions, Publisher
+from edge.mqtturl import BrokerURL, parse_broker_url
+from edge.node import Node
+from edge.ports import Detector, FrameSource, PoseSource, SourceError
+from edge.sender import BatchSender
+from edge.spool import Spool
+from edge.types import CameraModel
+from edge.wire import Command, Kind, Topics, WireError, decode
+
+
+@dataclass
+class SimContext:
+    """What ``sim://`` sources need: the simulated world and a clock per camera."""
+
+    world: Any  # sim.world.World
+    clock_factory: Callable[[], Any]  # -> sim.clock.SimClock
+
+
+@dataclass
+class Sources:
+    frames: FrameSource
+    pose: PoseSource
+    camera: CameraModel
+
+
+def _scheme(url: str) -> str:
+    return urlsplit(url).scheme or url.split(":", 1)[0]
+
+
+def _sim_sources(cfg: NodeConfig, sim: SimContext | None) -> Sources:
+    if sim is None:
+        raise ConfigError(
+            "node config", "camera.source", "sim:// sources run only inside demo or evaluate"
+        )
+    cam_id = urlsplit(cfg.camera.source).netloc
+    if cam_id not in sim.world.camera_ids:
+        raise ConfigError(
+            "node config",
+            "camera.source",
+            f"the scenario has no camera {cam_id!r} (it has {', '.join(sim.world.camera_ids)})",
+        )
+    camera_mod = importlib.import_module("sim.camera")
+    frames = camera_mod.SimCamera(sim.world, cam_id, sim.clock_factory())
+    pose_id = urlsplit(cfg.pose.source).netloc or cam_id
+    pose = camera_mod.SimPoseSource(sim.world, pose_id)
+    return Sources(frames, pose, sim.world.camera_model(cam_id))
+
+
+# scheme of camera.source -> factory. Real cameras arrive with the hardware issue.
+FRAME_SOURCES: dict[str, Callable[[NodeConfig, SimContext | None], Sources]] = {
+    "sim": _sim_sources,
+}
+
+DETECTORS: dict[str, str] = {
+    "fixed": "edge.vision.fixed:BackgroundDetector",
+    "moving": "edge.vision.moving:EgoMotionDetector",
+}
+
+
+def _detector(cfg: NodeConfig) -> Detector:
+    mod, _, cls = DETECTORS[cfg.detector.mode].partition(":")
+    factory = getattr(importlib.import_module(mod), cls)
+    det: Detector = factory(sensitivity=cfg.detector.sensitivity, masks=cfg.detector.masks)
+    return det
+
+
+@dataclass
+class RunningNode:
+    """A node with its publisher: ``run`` until the source ends or ``stop`` is set."""
+
+    config: NodeConfig
+    node: Node
+    publisher: Publisher
+    sender: BatchSender
+    sources: Sources
+    stop: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+    commands: int = 0
+
+    def run(self) -> None:
+        log = self.node.log
+        try:
+            while not self.stop.is_set():
+                try:
+                    if not self.node.step():
+                        log.info("source ended after %d frames", self.node.stats.frames)
+                        break
+                except SourceError as e:
+                    log.error("source failed: %s", e)
+                    self.error = e
+                    break
+        finally:
+            self.node.flush()
+            self.sources.frames.close()
+            self.sources.pose.close()
+
+    def shutdown(self, drain_s: float = 5.0) -> None:
+        self.stop.set()
+        self.publisher.drain(drain_s)
+        last = self.node.status(self.node._last_status_us or 0, state="offline")
+        _, body = encode_status(last)
+        self.publisher.stop(final=(self.sender.topics.status(self.config.node_id), body))
+        self.publisher.spool.close()
+
+    def on_command(self, topic: str, payload: bytes) -> None:
+        try:
+            cmd = decode(payload, expect=Kind.COMMAND).message
+        except WireError as e:
+            self.node.log.warning("bad command payload: %s", e)
+            return
+        assert isinstance(cmd, Command)
+        if cmd.name == "sensitivity" and isinstance(cmd.args.get("value"), (int, float)):
+            value = float(cmd.args["value"])
+            if math.isfinite(value) and 0.0 <= value <= 1.0:
+                self.node.detector.configure(value)
+                self.commands += 1
+                self.node.log.info("sensitivity set to %.2f by the station", value)
+                return
+        self.node.log.warning("unknown or invalid command %r %r", cmd.name, dict(cmd.args))
+
+
+def encode_status(status: Any) -> tuple[Kind, bytes]:
+    from edge.wire import encode
+
+    return Kind.STATUS, encode(status)
+
+
+def build_node(
+    cfg: NodeConfig, sim: SimContext | None = None, broker: BrokerURL | None = None
+) -> RunningNode:
+    scheme = _scheme(cfg.camera.source)
+    if scheme not in FRAME_SOURCES:
+        raise ConfigError(
+            "node config",
+            "camera.source",
+            f"no adapter for {scheme}:// (known: {', '.join(sorted(FRAME_SOURCES))})",
+        )
+    sources = FRAME_SOURCES[scheme](cfg, sim)
+    log = node_logger("bluewatch.node", cfg.node_id)
+    topics = Topics(cfg.broker.topic_prefix)
+    b = cfg.broker
+    opts = ClientOptions(
+        url=broker or parse_broker_url(b.url),
+        client_id=f"bluewatch-node-{cfg.node_id}",
+        username=b.username,
+        password=b.password(),
+        ca_file=str(b.ca_file) if b.ca_file else None,
+        cert_file=str(b.cert_file) if b.cert_file else None,
+        key_file=str(b.key_file) if b.key_file else None,
+        mqtt5=b.mqtt5,
+    )
+    spool = Spool(cfg.publish.spool_path, cfg.publish.spool_max_items)
+    key = signing.load_private(cfg.publish.signing_key) if cfg.publish.signing_key else None
+    probe = BatchSender(cfg.node_id, topics, None, key)  # type: ignore[arg-type]
+    publisher = Publisher(
+        opts,
+        spool,
+        log,
+        will=(topics.status(cfg.node_id), probe.offline_payload(0, __version__)),
+    )
+    sender = BatchSender(cfg.node_id, topics, publisher, key)
+    geotagger = FlatGroundGeotagger(
+        sources.camera,
+        cfg.geotag.ground_alt_m,
+        GeotagParams(pixel_sigma_px=cfg.geotag.pixel_sigma_px),
+    )
+    node = Node(
+        cfg.node_id,
+        sources.frames,
+        sources.pose,
+        _detector(cfg),
+        geotagger,
+        sink=sender.send,
+        status_sink=sender.send_status,
+        batch_period_us=int(cfg.publish.batch_period_s * 1e6),
+        status_period_us=int(cfg.publish.status_period_s * 1e6),
+        log=log,
+    )
+    node.extra_status = lambda: {
+        "spool_depth": spool.depth(),
+        "link": "up" if publisher.connected else "down",
+    }
+    running = RunningNode(cfg, node, publisher, sender, sources)
+    publisher.on_message = running.on_command
+    publisher.subscribe(topics.command(cfg.node_id))
+    return running

@@ -1,0 +1,37 @@
+"""Binds the pure geotagging core to one camera: the node's ``Geotagger``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edge.geo import GeotagParams, geotag
+from edge.types import CameraModel, GeoDetections, GeotagQuality, PixelDetections, Pose
+
+
+class FlatGroundGeotagger:
+    """Flat terrain at ``ground_alt_m`` (m AMSL); see edge.geo.geotag for the maths."""
+
+    def __init__(self, cam: CameraModel, ground_alt_m: float, params: GeotagParams) -> None:
+        self.cam = cam
+        self.ground_alt_m = ground_alt_m
+        self.params = params
+
+    def tag(self, dets: PixelDetections, pose: Pose | None) -> GeoDetections:
+        n = len(dets)
+        if pose is None:
+            return GeoDetections(
+                lat_deg=np.full(n, np.nan),
+                lon_deg=np.full(n, np.nan),
+                cov_en_m2=np.full((n, 2, 2), np.nan),
+                size_m=np.full(n, np.nan),
+                quality=(GeotagQuality.NO_POSE,) * n,
+            )
+        res = geotag(
+            dets.centroid_px,
+            pose,
+            self.cam,
+            self.ground_alt_m,
+            params=self.params,
+            size_px=np.sqrt(dets.area_px),
+        )
+        return res.geo
