@@ -24,6 +24,7 @@ from edge.ports import Detector, FrameSource, PoseSource, SourceError
 from edge.sender import BatchSender
 from edge.spool import Spool
 from edge.types import CameraModel
+from edge.vision.tracklets import TrackedDetector
 from edge.wire import Command, Kind, Topics, WireError, decode
 
 
@@ -80,7 +81,9 @@ def _detector(cfg: NodeConfig) -> Detector:
     mod, _, cls = DETECTORS[cfg.detector.mode].partition(":")
     factory = getattr(importlib.import_module(mod), cls)
     det: Detector = factory(sensitivity=cfg.detector.sensitivity, masks=cfg.detector.masks)
-    return det
+    # Tracklets give each mover a stable id and drop flicker (k-of-n persistence), so the
+    # node publishes objects, not noise.
+    return TrackedDetector(det)
 
 
 @dataclass
