@@ -7,8 +7,8 @@ reorder window: dropped and counted by our tracker). Plus N = 1,000 seen by 10 s
 Our tracker gets frames in arrival order through its 0.3 s reorder window; the baselines
 get every frame in capture order. Times are tracker steps only (single thread); a scan
 is one 100 ms tick (all frames handed over in it). GOSPA: c = 10 m, p = 2, alpha = 2,
-mean over ticks after the first second, each tracker's confirmed tracks at its own state
-time against truth at that time.
+mean over the ticks after the first second that every tracker of a stream ran (Stone Soup
+runs fewer), each tracker's confirmed tracks at its own state time against truth then.
 """
 
 from __future__ import annotations
@@ -34,7 +34,10 @@ def _stream(n: int, sensors: int, duration_s: float) -> Stream:
     return generate(spec)
 
 
-def _summ(name: str, tag: str, n_dets: int, lat_s: list[float], g: list[float]) -> dict[str, Any]:
+GospaByTick = dict[int, float]
+
+
+def _summ(name: str, tag: str, n_dets: int, lat_s: list[float]) -> dict[str, Any]:
     lat = np.asarray(lat_s)
     out: dict[str, Any] = {}
     if lat.size == 0 or lat.sum() <= 0:
@@ -43,15 +46,26 @@ def _summ(name: str, tag: str, n_dets: int, lat_s: list[float], g: list[float]) 
     out[f"p50_scan_ms_{name}_{tag}"] = round(float(np.percentile(lat, 50)) * 1e3, 3)
     out[f"p99_scan_ms_{name}_{tag}"] = round(float(np.percentile(lat, 99)) * 1e3, 3)
     out[f"scans_{name}_{tag}"] = int(lat.size)
-    if g:
-        out[f"gospa_{name}_{tag}"] = round(float(np.mean(g)), 3)
     return out
 
 
-def run_ours(st: Stream, tag: str, max_ticks: int | None = None) -> dict[str, Any]:
+def _gospa_common(tag: str, runs: dict[str, GospaByTick]) -> dict[str, Any]:
+    """Mean GOSPA of each tracker over the ticks that every tracker of this stream ran."""
+    common = set.intersection(*(set(g) for g in runs.values())) if runs else set()
+    out: dict[str, Any] = {}
+    if common:
+        for name, g in runs.items():
+            out[f"gospa_{name}_{tag}"] = round(float(np.mean([g[k] for k in common])), 3)
+        out[f"gospa_ticks_{tag}"] = len(common)
+    return out
+
+
+def run_ours(
+    st: Stream, tag: str, max_ticks: int | None = None
+) -> tuple[dict[str, Any], GospaByTick]:
     tr = Tracker()
     lat: list[float] = []
-    g: list[float] = []
+    g: GospaByTick = {}
     n_dets = 0
     ticks = list(zip(st.ticks_us, st.deliveries, strict=True))[:max_ticks]
     for k, (now, d) in enumerate(ticks):
@@ -60,10 +74,11 @@ def run_ours(st: Stream, tag: str, max_ticks: int | None = None) -> dict[str, An
         lat.append(time.perf_counter() - t0)
         n_dets += len(d)
         if k >= WARMUP_TICKS:
-            g.append(gospa(st.truth_at(ts.t_us), ts.pos_en_m[ts.reported()]))
-    out = _summ("ours", tag, n_dets, lat, g)
+            g[k] = gospa(st.truth_at(ts.t_us), ts.pos_en_m[ts.reported()])
+    out = _summ("ours", tag, n_dets, lat)
     out[f"dropped_late_ours_{tag}"] = tr.counts().get("too_late", 0)
-    return out
+    out[f"merged_tracks_ours_{tag}"] = tr.counts().get("merged_tracks", 0)
+    return out, g
 
 
 def _by_tick(st: Stream, max_ticks: int | None) -> list[list[int]]:
@@ -77,10 +92,10 @@ def _by_tick(st: Stream, max_ticks: int | None) -> list[list[int]]:
 
 def run_baseline(
     st: Stream, name: str, tag: str, make: Callable[[], Any], max_ticks: int | None = None
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], GospaByTick]:
     trk = make()
     lat: list[float] = []
-    g: list[float] = []
+    g: GospaByTick = {}
     n_dets = 0
     for k, idx in enumerate(_by_tick(st, max_ticks)):
         spent = 0.0
@@ -99,8 +114,8 @@ def run_baseline(
             last_t = f.t_us
         lat.append(spent)
         if k >= WARMUP_TICKS and idx:
-            g.append(gospa(st.truth_at(last_t), trk.positions()))
-    return _summ(name, tag, n_dets, lat, g)
+            g[k] = gospa(st.truth_at(last_t), trk.positions())
+    return _summ(name, tag, n_dets, lat), g
 
 
 def run(quick: bool) -> dict[str, Any]:
@@ -118,21 +133,31 @@ def run(quick: bool) -> dict[str, Any]:
         tag = f"n{n}"
         st = _stream(n, 2, 6.0 if n >= 5000 else dur)
         out[f"detections_{tag}"] = st.n_detections
-        out.update(run_ours(st, tag))
+        runs: dict[str, GospaByTick] = {}
+        figs, runs["ours"] = run_ours(st, tag)
+        out.update(figs)
         if n <= 1000:
-            out.update(run_baseline(st, "dense_numpy", tag, lambda: DenseNumpyGNN(2)))
-        if n <= 100:
-            # 60 ticks (120 sensor scans) keep Stone Soup's N = 100 run near a minute.
-            out.update(run_baseline(st, "stonesoup", tag, lambda: StoneSoupGNN(2), 60))
-        elif n == 500:
-            # Stone Soup takes seconds a scan here: 15 ticks (30 sensor scans, about 27
-            # after the tracks are up); its per-scan time is flat.
-            short = 15
-            out.update(run_baseline(st, "stonesoup", tag, lambda: StoneSoupGNN(2), short))
-            out["stonesoup_ticks_n500"] = short
+            figs, runs["dense_numpy"] = run_baseline(
+                st, "dense_numpy", tag, lambda: DenseNumpyGNN(2)
+            )
+            out.update(figs)
+        if n <= 500:
+            # Stone Soup takes about a second a tick at N = 100 and 20 s at N = 500 here:
+            # 60 ticks (120 sensor scans) at N <= 100, 15 ticks (30 sensor scans, about 27
+            # after the tracks are up) at N = 500; its per-scan time is flat.
+            short = 60 if n <= 100 else 15
+            figs, runs["stonesoup"] = run_baseline(
+                st, "stonesoup", tag, lambda: StoneSoupGNN(2), short
+            )
+            out.update(figs)
+            out[f"stonesoup_ticks_{tag}"] = short
+        out.update(_gospa_common(tag, runs))
+        out[f"gospa_ours_{tag}_all_ticks"] = round(float(np.mean(list(runs["ours"].values()))), 3)
     st = _stream(1000, 10, 3.0 if quick else 6.0)
     out["detections_n1000_s10"] = st.n_detections
-    out.update(run_ours(st, "n1000_s10"))
+    figs, g_s10 = run_ours(st, "n1000_s10")
+    out.update(figs)
+    out.update(_gospa_common("n1000_s10", {"ours": g_s10}))
     for n in (100, 500):
         ours = out.get(f"dps_ours_n{n}")
         ss = out.get(f"dps_stonesoup_n{n}")

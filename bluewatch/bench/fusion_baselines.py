@@ -41,7 +41,12 @@ class DenseNumpyGNN:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         nu = z[None, :, :] - self.x[rows, None, :2]
         s = self.p[rows, None, :2, :2] + r[None, :, :, :]
-        d = np.sqrt(np.einsum("tdi,tdij,tdj->td", nu, np.linalg.inv(s), nu))
+        # Closed-form 2x2 quadratic form (np.linalg.inv on T x D matrices is 5x slower).
+        a, b, c = s[..., 0, 0], s[..., 0, 1], s[..., 1, 1]
+        d2 = (c * nu[..., 0] ** 2 - 2 * b * nu[..., 0] * nu[..., 1] + a * nu[..., 1] ** 2) / (
+            a * c - b * b
+        )
+        d = np.sqrt(d2)
         cost = np.full((nt, nd + nt), 1e9)
         cost[:, :nd] = np.where(d < self.gate, d, 1e9)
         cost[np.arange(nt), nd + np.arange(nt)] = self.gate

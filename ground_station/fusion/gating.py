@@ -15,6 +15,8 @@ from scipy.spatial import cKDTree
 from ground_station.fusion.kalman import inv2
 from ground_station.fusion.types import FloatArray, IntArray
 
+_DENSE_PAIRS = 4096
+
 
 @dataclass(frozen=True, eq=False)
 class Pairs:
@@ -66,14 +68,21 @@ class MahalanobisGate:
         # so this per-track radius never drops a pair that passes the Mahalanobis gate.
         r_t = self.gate * np.sqrt(_max_eig2(p_pos) + float(_max_eig2(r).max()))
         np.minimum(r_t, self.max_radius_m, out=r_t)
-        rmax = float(r_t.max())
-        # Unbalanced trees build about twice as fast and are rebuilt every scan anyway.
-        t_tree = cKDTree(pos, balanced_tree=False, compact_nodes=False)
-        d_tree = cKDTree(z, balanced_tree=False, compact_nodes=False)
-        got = t_tree.sparse_distance_matrix(d_tree, rmax, output_type="ndarray")
-        ti = got["i"].astype(np.int64)
-        di = got["j"].astype(np.int64)
-        keep = got["v"] <= r_t[ti]
+        nt, nd = pos.shape[0], z.shape[0]
+        if nt * nd <= _DENSE_PAIRS:
+            # Small scenes: scoring every pair is cheaper than building two trees.
+            ti, di = np.divmod(np.arange(nt * nd, dtype=np.int64), nd)
+            v = np.hypot(*(z[di] - pos[ti]).T)
+        else:
+            rmax = float(r_t.max())
+            # Unbalanced trees build about twice as fast and are rebuilt every scan anyway.
+            t_tree = cKDTree(pos, balanced_tree=False, compact_nodes=False)
+            d_tree = cKDTree(z, balanced_tree=False, compact_nodes=False)
+            got = t_tree.sparse_distance_matrix(d_tree, rmax, output_type="ndarray")
+            ti = got["i"].astype(np.int64)
+            di = got["j"].astype(np.int64)
+            v = got["v"]
+        keep = v <= r_t[ti]
         ti, di = ti[keep], di[keep]
         if ti.shape[0] == 0:
             return Pairs.empty()

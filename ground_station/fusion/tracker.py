@@ -32,10 +32,11 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from ground_station.fusion.assign import GNNAssociator
 from ground_station.fusion.gating import MahalanobisGate
-from ground_station.fusion.kalman import ConstantVelocityPredictor, KalmanPositionUpdater
+from ground_station.fusion.kalman import ConstantVelocityPredictor, KalmanPositionUpdater, inv2
 from ground_station.fusion.lifecycle import MeasurementInitiator, MofNLifeCycle
 from ground_station.fusion.store import TrackTable
 from ground_station.fusion.types import (
@@ -62,6 +63,12 @@ class TrackerConfig:
     bias_rate: weight of one innovation in a node's bias estimate (0 = off).
     bias_sigma_m: 1-sigma of a node's residual bias, added to each detection's covariance so
     that unlearnt offsets are tolerated.
+    merge_gate, merge_sigma_m, merge_speed_mps, merge_radius_m: two confirmed tracks whose
+    positions differ by less than ``merge_gate`` sigmas (Mahalanobis with P1 + P2 +
+    merge_sigma_m² I), by at most ``merge_radius_m``, and whose velocities differ by less
+    than ``merge_speed_mps`` are one object; the one with fewer hits is dropped (merge_gate
+    0 = never). With many sensors a GNN can keep two tracks alive on one target, each fed
+    part of its detections, at a distance their own covariances call significant.
     """
 
     reorder_window_s: float = 0.3
@@ -70,6 +77,10 @@ class TrackerConfig:
     node_rate_per_s: float = 50_000.0
     bias_rate: float = 0.002
     bias_sigma_m: float = 0.5
+    merge_gate: float = 2.5
+    merge_sigma_m: float = 2.0
+    merge_speed_mps: float = 1.5
+    merge_radius_m: float = 10.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.reorder_window_s <= 60:
@@ -82,6 +93,8 @@ class TrackerConfig:
             raise ValueError(f"node_rate_per_s must be positive, got {self.node_rate_per_s}")
         if not 0 <= self.bias_rate < 1:
             raise ValueError(f"bias_rate must be in [0, 1), got {self.bias_rate}")
+        if not self.merge_gate >= 0 or not self.merge_radius_m > 0:
+            raise ValueError(f"bad merge parameters {self.merge_gate}, {self.merge_radius_m}")
         if not self.bias_sigma_m >= 0:
             raise ValueError(f"bias_sigma_m must be >= 0, got {self.bias_sigma_m}")
 
@@ -156,8 +169,42 @@ class Tracker:
             self._process(batch)
         if self._t_us is None or horizon > self._t_us:
             self._predict_to(horizon)
+        if self.config.merge_gate > 0:
+            self._merge()
         self._life(self._t_us if self._t_us is not None else horizon, delete=True)
         return self.picture()
+
+    def _merge(self) -> None:
+        """Drop confirmed/coasting tracks that duplicate a better-supported one (track
+        coalescence test on the state difference, Bar-Shalom & Li, *Multitarget-Multisensor
+        Tracking*, 1995, sec. 8.5, with the cross-covariance neglected)."""
+        tab = self._tab
+        sure = np.flatnonzero(tab.view("status") != TrackStatus.TENTATIVE)
+        if sure.shape[0] < 2:
+            return
+        x, p = tab.view("x")[sure], tab.view("p")[sure]
+        pairs = cKDTree(x[:, :2]).query_pairs(self.config.merge_radius_m, output_type="ndarray")
+        if pairs.shape[0] == 0:
+            return
+        a, b = pairs[:, 0], pairs[:, 1]
+        dx = x[a, :2] - x[b, :2]
+        s_inv, _ = inv2(p[a, :2, :2] + p[b, :2, :2] + np.eye(2) * self.config.merge_sigma_m**2)
+        d2 = np.einsum("ni,nij,nj->n", dx, s_inv, dx)
+        dv = np.hypot(*(x[a, 2:] - x[b, 2:]).T)
+        same = (d2 < self.config.merge_gate**2) & (dv < self.config.merge_speed_mps)
+        if not same.any():
+            return
+        a, b = a[same], b[same]
+        hits = tab.view("hits")[sure]
+        loser = np.where(hits[a] >= hits[b], b, a)
+        gone = np.zeros(tab.n, bool)
+        gone[sure[loser]] = True
+        self.rejected["merged_tracks"] += int(gone.sum())
+        ids = tab.view("id")[gone]
+        self._deleted.append(ids)
+        tab.keep(~gone)
+        self._contrib = self._contrib[~np.isin(self._contrib[:, 0], ids)]
+        self._contrib_dedup_n = min(self._contrib_dedup_n, self._contrib.shape[0])
 
     def picture(self) -> TrackSet:
         """The current tracks (all states) at :attr:`t_us`, and the ids of reported tracks

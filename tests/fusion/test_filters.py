@@ -48,7 +48,7 @@ def test_update_matches_textbook_kalman_gain():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(0, 10_000), st.integers(1, 40), st.integers(1, 40))
+@given(st.integers(0, 10_000), st.integers(1, 120), st.integers(1, 120))
 def test_sparse_gate_equals_dense_mahalanobis(seed, nt, nd):
     rng = np.random.default_rng(seed)
     pos = rng.uniform(0, 100, (nt, 2))

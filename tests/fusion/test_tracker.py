@@ -207,3 +207,37 @@ def test_two_uav_two_mast_one_track_per_target_and_fused_accuracy():
     m = score(frames)
     assert m["idf1"] >= 0.9, m
     assert m["cep50_m"] <= 2.5, m
+
+
+def test_duplicate_tracks_on_one_target_are_merged_keeping_the_older():
+    nodes = ("a", "b")
+    tr = Tracker()
+    for k in range(8):
+        t = T0 + k * DT
+        d = DetectionArrays.build(
+            [t, t + 10_000],
+            [[k * 0.1, 0.0], [k * 0.1 + 3.5, 0.0]],
+            np.eye(2) * 0.3**2,
+            [0, 1],
+            nodes,
+        )
+        ts = tr.step(t + 300_000, d)
+    assert tr.counts()["merged_tracks"] >= 1
+    assert ts.reported().sum() == 1
+    assert int(ts.track_id[ts.reported()][0]) == 1
+
+
+def test_merging_can_be_switched_off():
+    nodes = ("a", "b")
+    tr = Tracker(config=TrackerConfig(merge_gate=0.0))
+    for k in range(8):
+        t = T0 + k * DT
+        d = DetectionArrays.build(
+            [t, t + 10_000],
+            [[k * 0.1, 0.0], [k * 0.1 + 3.5, 0.0]],
+            np.eye(2) * 0.3**2,
+            [0, 1],
+            nodes,
+        )
+        ts = tr.step(t + 300_000, d)
+    assert ts.reported().sum() == 2
