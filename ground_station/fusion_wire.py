@@ -5,6 +5,7 @@ the core itself never sees the wire types.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import pymap3d
 
 from edge.types import GeotagQuality
 from edge.wire import DetectionBatch, Track, Tracks
+from ground_station.fusion.tracker import Tracker
 from ground_station.fusion.types import DetectionArrays, TrackSet, TrackStatus
 
 
@@ -117,3 +119,32 @@ def tracks_message(
             )
         )
     return Tracks(station_id=station_id, t_us=ts.t_us, tracks=tuple(out))
+
+
+class LiveFusion:
+    """Glue for the station service: ``on_batch`` collects decoded batches (from ingest's
+    callbacks, any thread), ``tick(now_us)`` runs the tracker on them and returns the
+    ``{prefix}/tracks`` message for the picture. The service owns the clock and publishing.
+    """
+
+    def __init__(
+        self, tracker: Tracker, origin: StationOrigin, station_id: str = "station"
+    ) -> None:
+        self.tracker = tracker
+        self.origin = origin
+        self.station_id = station_id
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._batches: list[DetectionBatch] = []
+        self.last: TrackSet | None = None
+
+    def on_batch(self, batch: DetectionBatch) -> None:
+        with self._lock:
+            self._batches.append(batch)
+
+    def tick(self, now_us: int) -> Tracks:
+        with self._lock:
+            batches, self._batches = self._batches, []
+        arrays = batches_to_arrays(batches, self.origin, self.counts) if batches else None
+        self.last = self.tracker.step(now_us, arrays)
+        return tracks_message(self.last, self.station_id, self.origin)

@@ -5,7 +5,12 @@ from collections import Counter
 from edge.types import GeotagQuality
 from edge.wire import Detection, DetectionBatch, FrameDetections, Kind, decode, encode
 from ground_station.fusion import Tracker
-from ground_station.fusion_wire import StationOrigin, batches_to_arrays, tracks_message
+from ground_station.fusion_wire import (
+    LiveFusion,
+    StationOrigin,
+    batches_to_arrays,
+    tracks_message,
+)
 
 ORIGIN = StationOrigin(46.0, 7.0, 500.0)
 T0 = 1_700_000_000_000_000
@@ -45,3 +50,14 @@ def test_no_fix_is_skipped_and_suspect_flagged():
     )
     assert counts["no_position"] == 1
     assert len(arr) == 1 and bool(arr.suspect[0])
+
+
+def test_live_fusion_collects_batches_between_ticks():
+    live = LiveFusion(Tracker(), ORIGIN, "station1")
+    msg = None
+    for k in range(6):
+        live.on_batch(_batch(k))
+        msg = live.tick(T0 + k * 100_000 + 300_000)
+    assert msg is not None and msg.station_id == "station1"
+    assert [t.status for t in msg.tracks] == ["confirmed"]
+    assert live.tick(T0 + 2_000_000).tracks == ()
