@@ -266,15 +266,24 @@ def _e7(deg: float) -> int:
     return int(round(deg * _E7))
 
 
+# Fixed-point units on the wire (CBOR integers are 1-5 bytes where floats cost 9):
+# pixels in 0.1 px, covariances in 0.01 m², scores in 0.001, sizes in cm.
+_PX, _M2, _SCORE, _CM = 10.0, 100.0, 1000.0, 100.0
+
+
+def _fx(v: float, unit: float) -> int:
+    return int(round(float(v) * unit))
+
+
 def _enc_detection(d: Detection) -> list[Any]:
     return [
         int(d.tracklet_id),
-        [round(float(v), 1) for v in d.bbox_px],
+        [_fx(v, _PX) for v in d.bbox_px],
         _e7(d.lat_deg),
         _e7(d.lon_deg),
-        [float(v) for v in d.cov_en_m2],
-        round(float(d.score), 4),
-        None if d.size_m is None else round(float(d.size_m), 2),
+        [_fx(v, _M2) for v in d.cov_en_m2],
+        _fx(d.score, _SCORE),
+        None if d.size_m is None else _fx(d.size_m, _CM),
         d.quality.value,
     ]
 
@@ -422,10 +431,13 @@ def _lon(v: Any, where: str) -> float:
     return _int(v, where, -1_800_000_000, 1_800_000_000) / _E7
 
 
-def _cov(v: Any, where: str) -> tuple[float, float, float]:
+def _cov(v: Any, where: str, unit: float = 1.0) -> tuple[float, float, float]:
+    """A 2x2 covariance (var_e, cov_en, var_n); ``unit`` undoes fixed-point encoding."""
     c = _list(v, where, 3)
-    ee, en, nn = (_num(x, f"{where}[{i}]") for i, x in enumerate(c))
-    if ee < 0 or nn < 0 or en * en > ee * nn * (1 + 1e-9) + 1e-12:
+    ee, en, nn = (_num(x, f"{where}[{i}]") / unit for i, x in enumerate(c))
+    # Positive semi-definite, allowing for the rounding of the fixed-point encoding.
+    tol = (ee + nn) / _M2 + 1.0 / _M2**2
+    if ee < 0 or nn < 0 or en * en > ee * nn + tol:
         raise WireError("bad_covariance", f"{where}={c!r}")
     return ee, en, nn
 
@@ -438,14 +450,15 @@ def _parse_detection(v: Any, where: str) -> Detection:
         quality = GeotagQuality(q)
     except ValueError:
         raise WireError("bad_enum", f"{where}.quality={q!r}"[:120]) from None
+    x, y, w, h = (_int(v, f"{where}.bbox", -(10**7), 10**7) / _PX for v in bbox)
     return Detection(
         tracklet_id=_int(a[0], f"{where}.tracklet"),
-        bbox_px=tuple(_num(x, f"{where}.bbox", -1e6, 1e6) for x in bbox),  # type: ignore[arg-type]
+        bbox_px=(x, y, w, h),
         lat_deg=_lat(a[2], f"{where}.lat"),
         lon_deg=_lon(a[3], f"{where}.lon"),
-        cov_en_m2=_cov(a[4], f"{where}.cov"),
-        score=_num(a[5], f"{where}.score", 0.0, 1.0),
-        size_m=None if a[6] is None else _num(a[6], f"{where}.size", 0.0, 1e4),
+        cov_en_m2=_cov(a[4], f"{where}.cov", _M2),
+        score=_int(a[5], f"{where}.score", 0, int(_SCORE)) / _SCORE,
+        size_m=None if a[6] is None else _int(a[6], f"{where}.size", 0, 10**6) / _CM,
         quality=quality,
     )
 
