@@ -173,6 +173,14 @@ class PtzHead:
     def goto(self, t_us: int, pan_rad: float | None, tilt_rad: float | None) -> None:
         """Slew at the maximum rate to an absolute pan and/or tilt."""
         pan, tilt = self.angles_at(t_us)
+        with self._lock:
+            active = [s for s in self._segs if s[0] <= t_us][-1]
+        if active[5] is not None and active[5] > t_us:
+            # A slew under way goes on to its target on the axis not commanded now: a head
+            # takes set-pan and set-tilt as independent commands (sent back to back).
+            end_pan, end_tilt = self._eval(active, active[5])
+            pan_rad = end_pan if pan_rad is None else pan_rad
+            tilt_rad = end_tilt if tilt_rad is None else tilt_rad
         dp = 0.0 if pan_rad is None else (pan_rad - pan + math.pi) % (2 * math.pi) - math.pi
         dk = 0.0 if tilt_rad is None else tilt_rad - tilt
         dur = max(abs(dp), abs(dk)) / self.max_rate_rps
