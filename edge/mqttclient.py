@@ -228,7 +228,10 @@ class Publisher:
         self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any = None
     ) -> None:
         self._connected.clear()
-        self.log.warning("disconnected from %s (%s); spooling", self.opts.url, rc)
+        if self._stopping.is_set():
+            self.log.info("disconnected from %s", self.opts.url)
+        else:
+            self.log.warning("lost the broker %s (%s); spooling", self.opts.url, rc)
 
     def _on_publish(
         self, client: mqtt.Client, userdata: Any, mid: int, rc: Any, props: Any = None

@@ -51,6 +51,7 @@ class Station:
         self.connected = threading.Event()
         self._server: uvicorn.Server | None = None
         self._server_thread: threading.Thread | None = None
+        self._stopping = False
 
     # -- MQTT
     def _on_connect(
@@ -71,7 +72,10 @@ class Station:
         self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any = None
     ) -> None:
         self.connected.clear()
-        log.warning("station lost the broker (%s); reconnecting", rc)
+        if self._stopping:
+            log.info("station disconnected from the broker")
+        else:
+            log.warning("station lost the broker (%s); reconnecting", rc)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         # Stored (committed) before this returns, and paho acknowledges only after the
@@ -112,6 +116,7 @@ class Station:
         return int(sock.getsockname()[1])
 
     def stop(self) -> None:
+        self._stopping = True
         if self._server is not None:
             self._server.should_exit = True
             if self._server_thread is not None:
