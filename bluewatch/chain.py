@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bluewatch.broker import EmbeddedBroker
 from bluewatch.nodes import RunningNode, SimContext, build_node
+from bluewatch.sim_pose import PoseDevices
 from edge.config import NodeConfig, load_node_config
 from edge.mqtturl import BrokerURL
 from ground_station.config import StationConfig, load_station_config
@@ -46,6 +47,7 @@ class Chain:
     station: Station | None = None
     nodes: list[RunningNode] = field(default_factory=list)
     broker_url: BrokerURL | None = None
+    pose_devices: PoseDevices | None = None
     _embedded: EmbeddedBroker | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -90,8 +92,11 @@ class Chain:
             ctx = SimContext(world, lambda: shared)
         else:
             ctx = SimContext(world, lambda: VirtualClock(world.start_us, 100_000))
+        # Nodes with a MAVLink pose URL get a simulated autopilot on that port.
+        self.pose_devices = PoseDevices(world, shared if s.realtime else None)
         for cfg in self._node_cfgs:
-            self.nodes.append(build_node(cfg, ctx, self.broker_url))
+            node_ctx = self.pose_devices.context(cfg, ctx)
+            self.nodes.append(build_node(cfg, node_ctx, self.broker_url))
         for n in self.nodes:
             n.publisher.start()
         for n in self.nodes:
@@ -118,6 +123,8 @@ class Chain:
             t.join(30)
         for n in self.nodes:
             n.shutdown(drain_s)
+        if self.pose_devices is not None:
+            self.pose_devices.close()
         if self.station is not None:
             # Let the station take what the broker is still delivering.
             deadline = time.monotonic() + drain_s

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from bluewatch import pose_sources
 from bluewatch.logs import node_logger
 from edge import __version__, signing
 from edge.config import NodeConfig
@@ -61,9 +62,26 @@ def _sim_sources(cfg: NodeConfig, sim: SimContext | None) -> Sources:
         )
     camera_mod = importlib.import_module("sim.camera")
     frames = camera_mod.SimCamera(sim.world, cam_id, sim.clock_factory())
-    pose_id = urlsplit(cfg.pose.source).netloc or cam_id
-    pose = camera_mod.SimPoseSource(sim.world, pose_id)
-    return Sources(frames, pose, sim.world.camera_model(cam_id))
+    return Sources(frames, _pose_source(cfg, sim), sim.world.camera_model(cam_id))
+
+
+# scheme of pose.source -> factory: how the node reads its pose, as on a kit.
+POSE_SOURCES: dict[str, Callable[[NodeConfig, SimContext | None], PoseSource]] = {
+    "sim": pose_sources.sim_pose,
+    "udpin": pose_sources.mavlink_pose,
+    "udpout": pose_sources.mavlink_pose,
+    "tcp": pose_sources.mavlink_pose,
+    "serial": pose_sources.mavlink_pose,
+    "pelco": pose_sources.pelco_pose,
+}
+
+
+def _pose_source(cfg: NodeConfig, sim: SimContext | None) -> PoseSource:
+    scheme = _scheme(cfg.pose.source)
+    if scheme not in POSE_SOURCES:
+        known = ", ".join(sorted(POSE_SOURCES))
+        raise ConfigError("node config", "pose.source", f"no adapter for {scheme}: ({known})")
+    return POSE_SOURCES[scheme](cfg, sim)
 
 
 # scheme of camera.source -> factory. Real cameras arrive with the hardware issue.
@@ -201,6 +219,7 @@ def build_node(
     node.extra_status = lambda: {
         "spool_depth": spool.depth(),
         "link": "up" if publisher.connected else "down",
+        **pose_sources.pose_status(sources.pose),
     }
     running = RunningNode(cfg, node, publisher, sender, sources)
     publisher.on_message = running.on_command

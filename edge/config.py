@@ -33,12 +33,25 @@ class CameraSection(Section):
         return p
 
 
+class SurveySection(Section):
+    lat_deg: float = Field(ge=-90, le=90, description="WGS84 latitude of the camera head")
+    lon_deg: float = Field(ge=-180, le=180, description="WGS84 longitude of the camera head")
+    ground_alt_m: float = Field(description="ground under the mast, metres AMSL")
+    height_m: float = Field(gt=0, lt=1000, description="camera above that ground, metres")
+    heading_deg: float = Field(0.0, ge=-360, le=360, description="bearing of the head's zero pan")
+    roll_deg: float = Field(0.0, ge=-20, le=20, description="levelling error of the mount")
+    pitch_deg: float = Field(0.0, ge=-20, le=20, description="levelling error of the mount")
+    pos_sigma_m: float = Field(0.5, ge=0, description="1-sigma horizontal survey error")
+
+
 class PoseSection(Section):
     source: str = Field(
-        description="pose source URL: sim://CAMERA_ID, udpin:HOST:PORT, tcp:HOST:PORT, "
-        "serial:///dev/ttyACM0?baud=57600, survey: (fixed mast)"
+        description="pose source URL: sim://CAMERA_ID, udpin:HOST:PORT, udpout:HOST:PORT, "
+        "tcp:HOST:PORT, serial:///dev/ttyACM0?baud=57600 (MAVLink), "
+        "pelco:///dev/ttyUSB1?baud=9600&address=1 (mast head + survey)"
     )
     max_gap_ms: float = Field(500.0, gt=0, description="refuse to interpolate over longer gaps")
+    survey: SurveySection | None = Field(None, description="a mast's surveyed mount (pelco:)")
 
 
 class DetectorSection(Section):

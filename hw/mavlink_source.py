@@ -42,6 +42,17 @@ _NOT_VEHICLE = {6, 18, 26, 27, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39}
 _MAV_AUTOPILOT_INVALID = 8
 _GIMBAL_YAW_IN_EARTH_FRAME = 64
 _REBOOT_BACKSTEP_MS = 2000
+# GPS_FIX_TYPE (common.xml) as the node's status words.
+_FIX_TYPES = {
+    0: "none",
+    1: "none",
+    2: "2d",
+    3: "3d",
+    4: "dgps",
+    5: "rtk_float",
+    6: "rtk",
+    7: "static",
+}
 
 
 class MavlinkSourceError(SourceError):
@@ -261,11 +272,15 @@ class MavlinkPoseSource:
         source_system: int = 255,
         source_component: int = 191,  # MAV_COMP_ID_ONBOARD_COMPUTER
         start: bool = True,
+        wait_s: float = 0.25,
     ) -> None:
         self.url = url
+        self.wait_s = wait_s
         self.rates_hz = DEFAULT_RATES_HZ if rates_hz is None else rates_hz
         self.decoder = MavlinkDecoder(buffer or PoseBuffer(), integrity, target_system)
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self._last_rx_monotonic: float | None = None
         self._stop = threading.Event()
         self._requested_for: tuple[int | None, int] | None = None
         self._kw = dict(
@@ -315,6 +330,8 @@ class MavlinkPoseSource:
             host_us = int(msg._timestamp * 1e6) if replay else time.time_ns() // 1000
             with self._lock:
                 self.decoder.handle(msg, host_us)
+                self._last_rx_monotonic = time.monotonic()
+                self._arrived.notify_all()
             n += 1
             if not replay:
                 self._maybe_request_rates()
@@ -363,8 +380,43 @@ class MavlinkPoseSource:
             return self.decoder.buffer.lookup(t_us)
 
     def pose_at(self, t_us: int) -> Pose | None:
-        """PoseSource: the vehicle/camera pose at UTC ``t_us`` or None (lookup() says why)."""
-        return self.lookup(t_us).pose
+        """PoseSource: the vehicle/camera pose at UTC ``t_us`` or None (lookup() says why).
+
+        A frame can be captured before the telemetry for its instant has arrived (the
+        buffer interpolates, never extrapolates), so on a live link that is talking this
+        waits up to ``wait_s`` for samples at or after ``t_us``. A silent link (nothing for
+        a second) is not waited for: frames then go out without a pose at once."""
+        with self._lock:
+            if self._thread is not None and self.wait_s > 0:
+                deadline = time.monotonic() + self.wait_s
+                while True:
+                    latest = self.decoder.buffer.latest_us
+                    now = time.monotonic()
+                    if latest is not None and latest >= t_us:
+                        break
+                    alive = self._last_rx_monotonic is not None and (
+                        now - self._last_rx_monotonic < 1.0
+                    )
+                    if not alive or now >= deadline:
+                        break
+                    self._arrived.wait(deadline - now)
+            return self.decoder.buffer.lookup(t_us).pose
+
+    def status(self) -> dict[str, str]:
+        """``gnss_fix`` and ``gnss_integrity`` for the node's status, from GPS_RAW_INT and
+        the integrity checks; ``clock`` says where UTC comes from."""
+        with self._lock:
+            gps = self.decoder._gps
+            suspect = self.decoder._suspect
+            reasons = self.decoder.stats.gnss_reasons
+            clock = self.decoder.stats.clock_source
+        fix = "unknown"
+        if gps is not None:
+            fix = _FIX_TYPES.get(int(gps.fix_type), "3d")
+        integrity = "unknown" if gps is None else "ok"
+        if suspect:
+            integrity = "suspect" + (": " + "; ".join(reasons) if reasons else "")
+        return {"gnss_fix": fix, "gnss_integrity": integrity, "clock": clock}
 
     @property
     def stats(self) -> MavlinkStats:

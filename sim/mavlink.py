@@ -228,7 +228,13 @@ class SimAutopilot:
             )
             self._count("GPS_RAW_INT")
         elif mid == mav.MAVLINK_MSG_ID_GIMBAL_DEVICE_ATTITUDE_STATUS:
-            r = rot_zyx(pose.gimbal_roll_rad, pose.gimbal_pitch_rad, pose.gimbal_yaw_rad)
+            # MAVLink's "vehicle frame" is the earth frame turned to the vehicle's heading
+            # (roll and pitch against the horizon, yaw against the nose; q_earth =
+            # q_delta_yaw * q_vehicle), not the vehicle's body frame.
+            r_ned_gimbal = rot_zyx(pose.roll_rad, pose.pitch_rad, pose.yaw_rad) @ rot_zyx(
+                pose.gimbal_roll_rad, pose.gimbal_pitch_rad, pose.gimbal_yaw_rad
+            )
+            r = rot_zyx(0.0, 0.0, pose.yaw_rad).T @ r_ned_gimbal
             x, y, z, w = Rotation.from_matrix(r).as_quat()
             self._gimbal.gimbal_device_attitude_status_send(
                 0,
@@ -240,7 +246,7 @@ class SimAutopilot:
                 math.nan,
                 math.nan,
                 0,
-                pose.gimbal_yaw_rad,
+                pose.yaw_rad,  # delta_yaw: vehicle frame -> earth frame
                 math.nan,
                 COMP_GIMBAL,
             )

@@ -1,0 +1,76 @@
+"""Pose source factories, one per URL scheme of ``pose.source`` (the table is
+``bluewatch.nodes.POSE_SOURCES``). Adapters are imported when chosen, so a kit without the
+simulator installed never imports it, and an import error surfaces as itself."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from edge.config import NodeConfig
+from edge.configfile import ConfigError
+from edge.ports import PoseSource
+from edge.pose.buffer import PoseBuffer
+from edge.pose.pelco import MountSurvey
+
+if TYPE_CHECKING:
+    from bluewatch.nodes import SimContext
+
+MAVLINK_SERIAL_BAUD = 57600  # the usual TELEM port rate when the URL gives none
+
+
+def pose_status(pose: object) -> dict[str, object]:
+    """``gnss_fix`` / ``gnss_integrity`` of a pose source that reports them (else none)."""
+    status = getattr(pose, "status", None)
+    if not callable(status):
+        return {}
+    st: dict[str, object] = status()
+    return {k: st[k] for k in ("gnss_fix", "gnss_integrity") if k in st}
+
+
+def sim_pose(cfg: NodeConfig, sim: SimContext | None) -> PoseSource:
+    """``sim://ID``: the simulator's in-process pose of camera ID (a stop-gap; the real
+    path is a MAVLink URL served by the simulated autopilot)."""
+    if sim is None:
+        raise ConfigError("node config", "pose.source", "sim:// runs only inside demo or evaluate")
+    pose_id = urlsplit(cfg.pose.source).netloc or urlsplit(cfg.camera.source).netloc
+    if pose_id not in sim.world.camera_ids:
+        raise ConfigError("node config", "pose.source", f"the scenario has no {pose_id!r}")
+    src: PoseSource = importlib.import_module("sim.camera").SimPoseSource(sim.world, pose_id)
+    return src
+
+
+def mavlink_pose(cfg: NodeConfig, sim: Any = None) -> PoseSource:
+    """``udpin:``, ``udpout:``, ``tcp:`` or ``serial:///dev/ttyX?baud=N``: an autopilot."""
+    mod = importlib.import_module("hw.mavlink_source")
+    url = cfg.pose.source
+    buffer = PoseBuffer(max_gap_us=int(cfg.pose.max_gap_ms * 1000))
+    if urlsplit(url).scheme == "serial":
+        su = importlib.import_module("hw.serial_url").parse_serial_url(url)
+        src: PoseSource = mod.MavlinkPoseSource(
+            su.device, baud=su.baud or MAVLINK_SERIAL_BAUD, buffer=buffer
+        )
+        return src
+    src = mod.MavlinkPoseSource(url, buffer=buffer)
+    return src
+
+
+def pelco_pose(cfg: NodeConfig, sim: Any = None) -> PoseSource:
+    """``pelco:///dev/ttyUSB1?baud=9600&address=1``: a mast head plus ``pose.survey``."""
+    s = cfg.pose.survey
+    if s is None:
+        raise ConfigError("node config", "pose.survey", "a pelco: pose source needs the survey")
+    pelco = importlib.import_module("hw.pelco")
+    survey = MountSurvey(
+        s.lat_deg,
+        s.lon_deg,
+        s.ground_alt_m,
+        s.height_m,
+        s.heading_deg,
+        s.roll_deg,
+        s.pitch_deg,
+        s.pos_sigma_m,
+    )
+    src: PoseSource = pelco.PelcoPoseSource(pelco.PelcoHead(cfg.pose.source), survey)
+    return src
