@@ -203,6 +203,7 @@ def build_node(
         sources.camera,
         cfg.geotag.ground_alt_m,
         GeotagParams(pixel_sigma_px=cfg.geotag.pixel_sigma_px),
+        dem=pose_sources.load_dem(cfg),
     )
     node = Node(
         cfg.node_id,

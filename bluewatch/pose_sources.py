@@ -1,6 +1,7 @@
 """Pose source factories, one per URL scheme of ``pose.source`` (the table is
-``bluewatch.nodes.POSE_SOURCES``). Adapters are imported when chosen, so a kit without the
-simulator installed never imports it, and an import error surfaces as itself."""
+``bluewatch.nodes.POSE_SOURCES``), and the node's terrain (``geotag.dem``). Adapters are
+imported when chosen, so a kit without the simulator installed never imports it, and an
+import error surfaces as itself."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from urllib.parse import urlsplit
 
 from edge.config import NodeConfig
 from edge.configfile import ConfigError
+from edge.dem_file import DemFileError, load_geotiff_dem
+from edge.geo import Dem
 from edge.ports import PoseSource
 from edge.pose.buffer import PoseBuffer
 from edge.pose.pelco import MountSurvey
@@ -18,6 +21,16 @@ if TYPE_CHECKING:
     from bluewatch.nodes import SimContext
 
 MAVLINK_SERIAL_BAUD = 57600  # the usual TELEM port rate when the URL gives none
+
+
+def load_dem(cfg: NodeConfig) -> Dem | None:
+    """The terrain of ``geotag.dem`` (None: flat ground); a bad file fails at start."""
+    if cfg.geotag.dem is None:
+        return None
+    try:
+        return load_geotiff_dem(cfg.geotag.dem)
+    except DemFileError as e:
+        raise ConfigError("node config", "geotag.dem", str(e)) from e
 
 
 def pose_status(pose: object) -> dict[str, object]:

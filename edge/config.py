@@ -67,6 +67,19 @@ class DetectorSection(Section):
 class GeotagSection(Section):
     ground_alt_m: float = Field(0.0, description="flat-ground altitude, metres AMSL")
     pixel_sigma_px: float = Field(1.5, gt=0, description="1-sigma pixel error of a detection")
+    dem: Path | None = Field(
+        None, description="terrain heights: a GeoTIFF in EPSG:4326 (replaces ground_alt_m)"
+    )
+
+    @field_validator("dem", mode="before")
+    @classmethod
+    def _dem(cls, v: str | None, info: ValidationInfo) -> Path | None:
+        if v is None:
+            return None
+        p = resolve_path(v, info)
+        if not p.is_file():
+            raise ValueError(f"DEM file {p} does not exist")
+        return p
 
 
 class PublishSection(Section):

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge.geo import GeotagParams, geotag
+from edge.geo import Dem, GeotagParams, geotag
 from edge.types import CameraModel, GeoDetections, GeotagQuality, PixelDetections, Pose
 
 
 class FlatGroundGeotagger:
-    """Flat terrain at ``ground_alt_m`` (m AMSL); see edge.geo.geotag for the maths."""
+    """Flat terrain at ``ground_alt_m`` (m AMSL), or the terrain of ``dem`` when given;
+    see edge.geo.geotag for the maths."""
 
-    def __init__(self, cam: CameraModel, ground_alt_m: float, params: GeotagParams) -> None:
+    def __init__(
+        self, cam: CameraModel, ground_alt_m: float, params: GeotagParams, dem: Dem | None = None
+    ) -> None:
         self.cam = cam
         self.ground_alt_m = ground_alt_m
         self.params = params
+        self.dem = dem
 
     def tag(self, dets: PixelDetections, pose: Pose | None) -> GeoDetections:
         n = len(dets)
@@ -30,7 +34,8 @@ class FlatGroundGeotagger:
             dets.centroid_px,
             pose,
             self.cam,
-            self.ground_alt_m,
+            self.ground_alt_m if self.dem is None else None,
+            dem=self.dem,
             params=self.params,
             size_px=np.sqrt(dets.area_px),
         )
