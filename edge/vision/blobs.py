@@ -56,13 +56,28 @@ class BlobExtractor:
             fg, 8, cv2.CV_32S, cv2.CCL_GRANA
         )
         area = stats[1:, 4] * self._area_scale
-        keep = np.flatnonzero(area >= min_area_px)
+        keep = np.flatnonzero(area >= min_area_px) + 1
+        return self.select(t_us, stats, cents, keep, diff, threshold, max_blobs)
+
+    def select(
+        self,
+        t_us: int,
+        stats: Image,
+        cents: Image,
+        keep: Image,
+        diff: Image,
+        threshold: float,
+        max_blobs: int,
+    ) -> PixelDetections:
+        """Detections of the components ``keep`` ((K,) int labels, 0 = background excluded)
+        of a labelling whose ``stats`` ((n, 5) x, y, w, h, area) and ``cents`` ((n, 2))
+        come from cv2.connectedComponentsWithStats on a work-resolution mask; ``diff``,
+        ``threshold`` and ``max_blobs`` as in ``__call__``."""
         if len(keep) > max_blobs:
-            keep = keep[np.argsort(area[keep])[-max_blobs:]]
+            keep = keep[np.argsort(stats[keep, 4])[-max_blobs:]]
         n = len(keep)
         if n == 0:
             return PixelDetections.empty(t_us)
-        keep += 1
         st = stats[keep]
         # Change summed over each box from a summed-area table (Crow, SIGGRAPH 1984); over the
         # blob's own pixel count it is (about) the blob's mean change.
@@ -72,7 +87,7 @@ class BlobExtractor:
             t_us=t_us,
             bbox_px=st[:, :4] * self._scale4,
             centroid_px=(cents[keep] + 0.5) * self._scale2 - 0.5,
-            area_px=area[keep - 1].astype(np.float64),
+            area_px=(st[:, 4] * self._area_scale).astype(np.float64),
             score=score,
             tracklet_id=np.full(n, -1, dtype=np.int64),
         )

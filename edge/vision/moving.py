@@ -1,5 +1,5 @@
-"""Moving-camera motion detector: ego-motion compensation, then warped multi-frame
-differencing, on reduced frames.
+"""Moving-camera motion detector: ego-motion compensation, then a background model carried
+along with the camera, on reduced frames.
 
 Per frame (full frame F, work frame g = F reduced by ``work_scale``, flow frame f = F reduced
 by ``flow_scale``):
@@ -8,14 +8,21 @@ by ``flow_scale``):
    homography (findHomography) — the global-motion-compensation recipe of Yi et al.,
    "Detection of moving objects with non-stationary cameras in 5.8 ms", CVPRW 2013.
    Too few corners or inliers: the frame is unusable and the history restarts.
-2. The frame-to-frame homographies are chained so that the work frames from ``gap`` and
-   ``2 gap`` frames ago are warped into this frame's pixels.
-3. Change against each warped reference is measured against its 3x3 neighbourhood range
-   (g above the local max or below the local min), which tolerates about one work pixel of
-   registration error and parallax on textured ground.
-4. Foreground = change against BOTH references (the three-frame differencing of Kameda and
-   Minoh, 1996, with the references in the past): the "ghost" a mover leaves where it was
-   ``gap`` frames ago differs from only one reference and is rejected.
+2. The background model B (one grey image) is warped into this frame like Yi et al.'s
+   compensated model; pixels entering the view take this frame. The work frame from up to
+   ``gap`` frames ago is warped in as the reference R (chained homographies).
+3. Change is measured against the 3x3 neighbourhood range of B and of R (g above the local
+   max or below the local min), which tolerates about one work pixel of registration error.
+   Foreground = change against B, plus "seeds" where g left R's range and differs from B
+   outright (a mover that shifted one pixel since B last took it in is inside B's range).
+4. Connected blobs of the foreground are movers when they hold at least ``min_evidence_px``
+   pixels that also changed against R: a ghost (B stale where something left) matches the
+   recent frames and is dropped. B then takes this frame everywhere except under movers
+   (selective update), so a mover's footprint keeps the ground seen before it arrived and
+   the whole silhouette — not only the slivers two frames of a uniform mover differ by —
+   is found once it has moved its own length.
+5. Cast shadows (luminance ratio test) are left out of the centroid; a shadow-only blob is
+   not reported.
 """
 
 from __future__ import annotations
@@ -28,7 +35,13 @@ import numpy.typing as npt
 
 from edge.types import Frame, PixelDetections
 from edge.vision.blobs import BlobExtractor
-from edge.vision.errors import MIN_SIDE_PX, Image, check_grey, check_range
+from edge.vision.errors import (
+    MIN_SIDE_PX,
+    Image,
+    VisionConfigError,
+    check_grey,
+    check_range,
+)
 from edge.vision.fixed import min_area_for, reduce
 from edge.vision.masks import Polygon, check_polygons, keep_mask
 
@@ -49,7 +62,7 @@ class EgoMotionDetector:
     sensitivity: 0 deaf .. 1 twitchy (threshold and smallest blob).
     work_scale: differencing runs on the frame reduced by this factor (0.05..1).
     flow_scale: ego-motion is estimated on the frame reduced by this (<= work_scale).
-    gap: frames between the current frame and the first reference (the second is 2 gap).
+    gap: age of the reference frame, frames (younger while the history is shorter).
     max_corners: corners tracked for the ego-motion estimate.
     ransac_px: RANSAC inlier distance, flow-frame pixels.
     min_inliers: fewer RANSAC inliers make the frame unusable.
@@ -58,7 +71,9 @@ class EgoMotionDetector:
     min_area_px: smallest blob at sensitivity 0.5, full-resolution pixels.
     max_blobs: report at most the largest this many blobs a frame.
     global_change_frac: more foreground than this fraction means registration failed.
-    border_px: work pixels ignored along the edge of the warped references' overlap.
+    min_evidence_px: a blob needs this many work pixels changed against the reference too.
+    shadow_ratio: (lo, hi) frame / background ratio of cast-shadow pixels; None = no test.
+    min_body_px: non-shadow work pixels a blob needs to be reported (with shadow_ratio).
     masks: polygons in full-resolution pixels where motion is ignored.
     """
 
@@ -76,7 +91,9 @@ class EgoMotionDetector:
         min_area_px: float = 32.0,
         max_blobs: int = 256,
         global_change_frac: float = 0.3,
-        border_px: int = 4,
+        min_evidence_px: int = 3,
+        shadow_ratio: tuple[float, float] | None = (0.4, 0.7),
+        min_body_px: int = 2,
         masks: Sequence[Polygon] = (),
     ) -> None:
         self.work_scale = check_range("work_scale", work_scale, 0.05, 1.0)
@@ -89,7 +106,11 @@ class EgoMotionDetector:
         self.base_min_area_px = check_range("min_area_px", min_area_px, 0.0, 1e7)
         self.max_blobs = int(check_range("max_blobs", max_blobs, 1, 1e6))
         self.global_change_frac = check_range("global_change_frac", global_change_frac, 0.01, 1.0)
-        self.border_px = int(check_range("border_px", border_px, 0, 1000))
+        if shadow_ratio is not None and not (0.0 < shadow_ratio[0] < shadow_ratio[1] < 1.0):
+            raise VisionConfigError(f"shadow_ratio must be 0 < lo < hi < 1, got {shadow_ratio!r}")
+        self.shadow_ratio = shadow_ratio
+        self.min_body_px = int(check_range("min_body_px", min_body_px, 0, 1e6))
+        self.min_evidence_px = int(check_range("min_evidence_px", min_evidence_px, 0, 1e6))
         self.polygons = check_polygons(masks)
         self._kernel = (
             cv2.getStructuringElement(cv2.MORPH_RECT, (self.close_px, self.close_px))
@@ -104,8 +125,9 @@ class EgoMotionDetector:
         self._full_hw: tuple[int, int] | None = None
         self._keep: Image | None = None
         self._prev_flow: Image | None = None
-        self._frames: list[Image] = []  # work frames, oldest first, at most 2 gap
+        self._frames: list[Image] = []  # work frames, oldest first, at most gap + 1
         self._to_now = np.zeros((0, 3, 3))  # (n, 3, 3): each stored frame -> current frame
+        self._bg: Image = np.zeros((0, 0), np.uint8)
         self._blobs: BlobExtractor | None = None
         self.foreground: Image | None = None
         """Last (h, w) uint8 foreground at the work resolution (255 = moving); read-only."""
@@ -124,6 +146,7 @@ class EgoMotionDetector:
         self._prev_flow = None
         self._frames = []
         self._to_now = np.zeros((0, 3, 3))
+        self._bg = np.zeros((0, 0), np.uint8)
 
     def _hw(self, full_hw: tuple[int, int], scale: float) -> tuple[int, int]:
         return max(1, round(full_hw[0] * scale)), max(1, round(full_hw[1] * scale))
@@ -171,6 +194,7 @@ class EgoMotionDetector:
             if changed:
                 self._prev_flow = f
                 self._frames = [g]
+                self._bg = g
                 self._to_now = np.eye(3)[None]
                 return PixelDetections.empty(
                     t, usable=False, reason=f"frame size changed to {full_hw}; history restarted"
@@ -179,11 +203,13 @@ class EgoMotionDetector:
         self._prev_flow = f
         if prev is None:
             self._frames = [g]
+            self._bg = g
             self._to_now = np.eye(3)[None]
             return PixelDetections.empty(t, usable=False, reason="history started")
         h_flow, why = self._ego_motion(prev, f)
         if h_flow is None:
             self._frames = [g]
+            self._bg = g
             self._to_now = np.eye(3)[None]
             self.foreground = None
             self.homography = None
@@ -198,67 +224,101 @@ class EgoMotionDetector:
         # Chain: every stored frame -> current, one stacked matmul.
         to_now = np.concatenate((h_work @ self._to_now, np.eye(3)[None]))
         frames = [*self._frames, g]
-        keep_n = 2 * self.gap + 1
+        keep_n = self.gap + 1
         self._frames, self._to_now = frames[-keep_n:], to_now[-keep_n:]
-        if len(self._frames) < keep_n:
-            return PixelDetections.empty(
-                t, usable=False, reason=f"history {len(self._frames)}/{keep_n} frames"
-            )
         return self._difference(t, g, full_hw, wh)
 
     def _difference(
         self, t: int, g: Image, full_hw: tuple[int, int], wh: tuple[int, int]
     ) -> PixelDetections:
         size = (wh[1], wh[0])
-        refs = (0, self.gap)  # indices: 2 gap and gap frames ago
-        change = []
-        valid: Image = np.zeros(wh, np.uint8)
-        corners = np.array(
-            [[0, 0], [wh[1] - 1, 0], [wh[1] - 1, wh[0] - 1], [0, wh[0] - 1]], np.float64
-        ).reshape(-1, 1, 2)
-        quads = []
-        for i in refs:
-            warped = cv2.warpPerspective(
-                self._frames[i],
-                self._to_now[i],
-                size,
-                flags=cv2.INTER_LINEAR,
-                borderMode=cv2.BORDER_REPLICATE,
-            )
-            hi = cv2.dilate(warped, self._k3)
-            lo = cv2.erode(warped, self._k3)
-            change.append(cv2.max(cv2.subtract(g, hi), cv2.subtract(lo, g)))
-            quads.append(cv2.perspectiveTransform(corners, self._to_now[i]))
-        diff = cv2.min(change[0], change[1])
-        # Pixels both references cover, shrunk by border_px: outside it the replicated
-        # border is not the scene.
-        inter = quads[0].reshape(-1, 2)
-        for q in quads[1:]:
-            _, poly = cv2.intersectConvexConvex(
-                inter.astype(np.float32), q.reshape(-1, 2).astype(np.float32)
-            )
-            inter = np.zeros((0, 2)) if poly is None else poly.reshape(-1, 2)
-        if len(inter) < 3:
-            self.foreground = None
-            return PixelDetections.empty(t, usable=False, reason="references do not overlap")
-        poly = np.round(inter).astype(np.int32)
-        cv2.fillConvexPoly(valid, poly, 255)
-        if self.border_px > 0:
-            # Shrink by border_px: paint the outline out with twice that thickness.
-            cv2.polylines(valid, [poly], True, 0, thickness=2 * self.border_px)
+        h_prev = self._to_now[-2]  # previous frame -> current
+        # Background model carried along with the camera (Yi et al. 2013 warp their model
+        # the same way): pixels that enter the view take the current frame.
+        bg = g.copy()
+        cv2.warpPerspective(
+            self._bg,
+            h_prev,
+            size,
+            dst=bg,
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_TRANSPARENT,
+        )
+        # Evidence of recent motion: the oldest stored frame (up to gap back), warped; where
+        # it does not reach, the background stands in.
+        ref = bg.copy()
+        cv2.warpPerspective(
+            self._frames[0],
+            self._to_now[0],
+            size,
+            dst=ref,
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_TRANSPARENT,
+        )
+        change_bg = self._change(g, bg)
+        change_ref = self._change(g, ref)
+        _, fg = cv2.threshold(change_bg, self.threshold, 255, cv2.THRESH_BINARY)
+        _, ev = cv2.threshold(change_ref, self.threshold, 255, cv2.THRESH_BINARY)
+        # Seeds: where the frame left the reference's range and differs from the model
+        # outright. The model's own range test cannot see a mover that has shifted by a
+        # pixel since the model last took it in; the seed protects that sliver, and the
+        # footprint under protection grows as the mover advances.
+        _, near = cv2.threshold(cv2.absdiff(g, bg), self.threshold, 255, cv2.THRESH_BINARY)
+        fg = cv2.bitwise_or(fg, cv2.bitwise_and(ev, near))
         if self._keep is not None:
-            valid = cv2.bitwise_and(valid, self._keep)
-        _, fg = cv2.threshold(diff, self.threshold, 255, cv2.THRESH_BINARY)
-        fg = cv2.bitwise_and(fg, valid)
+            fg = cv2.bitwise_and(fg, self._keep)
         if self._kernel is not None:
             fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, self._kernel)
         frac = cv2.countNonZero(fg) / fg.size
         if frac > self.global_change_frac:
             self.foreground = None
+            self._bg = g
             return PixelDetections.empty(
                 t, usable=False, reason=f"registration failed: {frac:.0%} of the frame changed"
             )
-        self.foreground = fg
+        n, labels, stats, cents = cv2.connectedComponentsWithStatsWithAlgorithm(
+            fg, 8, cv2.CV_32S, cv2.CCL_GRANA
+        )
+        lab = labels.ravel()
+        evidence = np.bincount(lab[np.flatnonzero(ev)], minlength=n)
+        ok = evidence >= self.min_evidence_px
+        ok[0] = False
+        area = stats[:, 4] * (full_hw[0] * full_hw[1] / (wh[0] * wh[1]))
+        fg_idx = np.flatnonzero(fg)  # movers are a few per cent of the frame
+        fg_lab = lab[fg_idx]
+        if self.shadow_ratio is not None:
+            # Cast shadows: the ground darkened by a near-constant ratio (the luminance
+            # ratio test of Cucchiara et al., "Detecting moving objects, ghosts, and
+            # shadows in video streams", IEEE PAMI 2003). A mover's centroid is taken over
+            # its non-shadow pixels; a blob of shadow alone is not reported.
+            lo_r, hi_r = self.shadow_ratio
+            ratio = g.ravel()[fg_idx] / (bg.ravel()[fg_idx] + 1.0)
+            body = (ratio < lo_r) | (ratio > hi_r)
+            bl, bi = fg_lab[body], fg_idx[body]
+            cnt = np.bincount(bl, minlength=n)
+            ys, xs = np.divmod(bi, wh[1])
+            cx = np.bincount(bl, weights=xs, minlength=n)
+            cy = np.bincount(bl, weights=ys, minlength=n)
+            has = cnt >= self.min_body_px
+            cents = cents.copy()
+            cents[has, 0] = cx[has] / cnt[has]
+            cents[has, 1] = cy[has] / cnt[has]
+            keep = np.flatnonzero(ok & has & (area >= self.min_area_px))
+        else:
+            keep = np.flatnonzero(ok & (area >= self.min_area_px))
+        moving = np.zeros(wh, np.uint8)
+        moving.ravel()[fg_idx[ok[fg_lab]]] = 255
+        # Selective update: the model takes this frame except under moving blobs, so a
+        # mover's footprint keeps the ground seen before it arrived.
+        cv2.copyTo(g, cv2.bitwise_not(moving), bg)
+        self._bg = bg
+        self.foreground = moving
         if self._blobs is None or self._blobs.work_hw != wh:
             self._blobs = BlobExtractor(wh, full_hw)
-        return self._blobs(t, fg, diff, self.threshold, self.min_area_px, self.max_blobs)
+        return self._blobs.select(t, stats, cents, keep, change_bg, self.threshold, self.max_blobs)
+
+    def _change(self, g: Image, ref: Image) -> Image:
+        """How far g lies outside ref's 3x3 range (grey levels)."""
+        hi = cv2.dilate(ref, self._k3)
+        lo = cv2.erode(ref, self._k3)
+        return cv2.max(cv2.subtract(g, hi), cv2.subtract(lo, g))

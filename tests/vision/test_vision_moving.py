@@ -1,7 +1,8 @@
 """EgoMotionDetector: ego-motion estimate against a known homography, movers found while the
 camera moves, unusable frames when ego-motion is lost, and a short sequence from the
-simulator's renderer scored against its truth (measured recall 0.89, precision 0.91 when
-this test was written)."""
+simulator's renderer scored against its truth, bare and wrapped in tracklets as a node runs
+it (measured on frames 12-29: recall 0.861, precision 0.951 bare; recall 0.844, precision
+0.959 with tracklets)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from bluewatch.bench.motion import MOVING_WARM, ObjectScore, sim_clip
 from edge.types import Frame
-from edge.vision import EgoMotionDetector, FrameError, VisionConfigError
+from edge.vision import EgoMotionDetector, FrameError, TrackedDetector, VisionConfigError
 
 
 def big_ground(seed: int = 3) -> np.ndarray:
@@ -61,9 +62,11 @@ def test_finds_movers_while_the_camera_moves() -> None:
         x, y = 100 + 6 * k, 300
         img[y : y + 14, x : x + 14] = 20
         d = det.detect(Frame(k * 100_000, img))
-        if k < 2 * det.gap:
-            assert not d.usable
+        if k == 0:
+            assert not d.usable  # no history yet
             continue
+        if k < 3:
+            continue  # the first movers' footprints are still being learnt
         frames += 1
         assert d.usable, d.reason
         near = (np.abs(d.centroid_px[:, 0] - (x + 7)) < 12) & (
@@ -94,18 +97,25 @@ def test_bad_input_and_parameters() -> None:
         EgoMotionDetector(work_scale=0.25, flow_scale=0.5)
     with pytest.raises(VisionConfigError, match="gap"):
         EgoMotionDetector(gap=0)
+    with pytest.raises(VisionConfigError, match="shadow_ratio"):
+        EgoMotionDetector(shadow_ratio=(0.8, 0.5))
 
 
 def test_simulated_uav_sequence_recall_and_precision() -> None:
     """1920x1080 frames from the simulator's renderer (UAV orbiting a crowded square)."""
     clip = sim_clip(1920, 1080, 30)
     det = EgoMotionDetector()
-    score = ObjectScore()
+    tracked = TrackedDetector(EgoMotionDetector())
+    score, score_tracked = ObjectScore(), ObjectScore()
     for k, (t, img) in enumerate(zip(clip.t_us, clip.frames, strict=True)):
         d = det.detect(Frame(t, img))
+        dt = tracked.detect(Frame(t, img))
         if k >= MOVING_WARM:
             assert d.usable, d.reason
             score.add(d.centroid_px, clip.boxes[k], clip.moving[k], (1080, 1920))
+            score_tracked.add(dt.centroid_px, clip.boxes[k], clip.moving[k], (1080, 1920))
     assert score.eligible > 500
-    assert score.recall >= 0.85, score
-    assert score.precision >= 0.87, score
+    assert score.recall >= 0.84, score
+    assert score.precision >= 0.93, score
+    assert score_tracked.recall >= 0.82, score_tracked
+    assert score_tracked.precision >= 0.94, score_tracked
