@@ -42,6 +42,7 @@ _NOT_VEHICLE = {6, 18, 26, 27, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39}
 _MAV_AUTOPILOT_INVALID = 8
 _GIMBAL_YAW_IN_EARTH_FRAME = 64
 _REBOOT_BACKSTEP_MS = 2000
+LINK_LOST_S = 2.0  # host seconds without a message after which the link counts as dropped
 # GPS_FIX_TYPE (common.xml) as the node's status words.
 _FIX_TYPES = {
     0: "none",
@@ -69,6 +70,7 @@ class MavlinkStats:
     untimed: int = 0
     reboots: int = 0
     reconnects: int = 0
+    link_drops: int = 0  # silences longer than LINK_LOST_S that ended
     rate_requests: int = 0
     boot_to_utc_us: int | None = None  # UTC = boot time + this
     host_minus_vehicle_us: int | None = None  # host clock minus autopilot UTC at reception
@@ -329,8 +331,15 @@ class MavlinkPoseSource:
                 return n
             host_us = int(msg._timestamp * 1e6) if replay else time.time_ns() // 1000
             with self._lock:
+                now = time.monotonic()
+                last = self._last_rx_monotonic
+                if not replay and last is not None and now - last > LINK_LOST_S:
+                    # The link was down (radio out of range, autopilot or router restarted):
+                    # whatever is on the other end now may have forgotten our rate requests.
+                    self.decoder.stats.link_drops += 1
+                    self._requested_for = None
                 self.decoder.handle(msg, host_us)
-                self._last_rx_monotonic = time.monotonic()
+                self._last_rx_monotonic = now
                 self._arrived.notify_all()
             n += 1
             if not replay:
@@ -395,7 +404,7 @@ class MavlinkPoseSource:
                     if latest is not None and latest >= t_us:
                         break
                     alive = self._last_rx_monotonic is not None and (
-                        now - self._last_rx_monotonic < 1.0
+                        now - self._last_rx_monotonic < LINK_LOST_S / 2
                     )
                     if not alive or now >= deadline:
                         break
