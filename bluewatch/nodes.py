@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bluewatch import pose_sources
+from bluewatch.health import HostHealth
 from bluewatch.logs import node_logger
 from edge import __version__, signing
 from edge.config import NodeConfig
@@ -217,7 +218,10 @@ def build_node(
         status_period_us=int(cfg.publish.status_period_s * 1e6),
         log=log,
     )
+    host = HostHealth()
     node.extra_status = lambda: {
+        "cpu_pct": host.cpu_pct(),
+        "temp_c": host.temp_c(),
         "spool_depth": spool.depth(),
         "link": "up" if publisher.connected else "down",
         **pose_sources.pose_status(sources.pose),

@@ -177,6 +177,8 @@ class Node:
             state=state,
             version=__version__,
             fps=round(self.stats.fps, 2),
+            cpu_pct=float(extra.get("cpu_pct", 0.0)),  # type: ignore[arg-type]
+            temp_c=None if extra.get("temp_c") is None else float(extra["temp_c"]),  # type: ignore[arg-type]
             spool_depth=int(extra.get("spool_depth", 0)),  # type: ignore[call-overload]
             link=str(extra.get("link", "up")),
             gnss_fix=str(extra.get("gnss_fix", "unknown")),
