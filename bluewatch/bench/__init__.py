@@ -17,6 +17,7 @@ from typing import Any
 BENCHES: dict[str, tuple[str | None, str]] = {
     # name: (module or None if not built yet, what it measures)
     "wire": ("bluewatch.bench.wire", "encode/decode throughput and payload size of the contract"),
+    "render": ("bluewatch.bench.render", "simulator camera renderer frames per second"),
     "motion": ("bluewatch.bench.motion", "motion detectors vs OpenCV MOG2/KNN (edge vision issue)"),
     "geotag": ("bluewatch.bench.geotag", "pixel-to-ground throughput and CEP (geotagging issue)"),
     "fusion": (
