@@ -57,10 +57,24 @@ class MahalanobisGate:
         self.gate = float(gate)
         self.max_radius_m = float(max_radius_m)
 
-    def pairs(self, pos: FloatArray, p_pos: FloatArray, z: FloatArray, r: FloatArray) -> Pairs:
+    def index(self, pos: FloatArray) -> TrackIndex:
+        """A k-d tree over the first T track positions (T, 2), reusable by later scans of
+        the same step as long as rows 0..T-1 keep their order (they move, the index
+        allows for that)."""
+        return TrackIndex(cKDTree(pos), pos.copy())
+
+    def pairs(
+        self,
+        pos: FloatArray,
+        p_pos: FloatArray,
+        z: FloatArray,
+        r: FloatArray,
+        index: TrackIndex | None = None,
+    ) -> Pairs:
         """Gate T predicted positions against D detections.
 
-        pos: (T, 2) m, p_pos: (T, 2, 2) m², z: (D, 2) m, r: (D, 2, 2) m².
+        pos: (T, 2) m, p_pos: (T, 2, 2) m², z: (D, 2) m, r: (D, 2, 2) m². ``index``, built
+        earlier over rows 0..n-1, saves rebuilding a tree over all tracks every scan.
         """
         if pos.shape[0] == 0 or z.shape[0] == 0:
             return Pairs.empty()
@@ -69,19 +83,34 @@ class MahalanobisGate:
         r_t = self.gate * np.sqrt(_max_eig2(p_pos) + float(_max_eig2(r).max()))
         np.minimum(r_t, self.max_radius_m, out=r_t)
         nt, nd = pos.shape[0], z.shape[0]
+        rmax = float(r_t.max())
         if nt * nd <= _DENSE_PAIRS:
             # Small scenes: scoring every pair is cheaper than building two trees.
             ti, di = np.divmod(np.arange(nt * nd, dtype=np.int64), nd)
-            v = np.hypot(*(z[di] - pos[ti]).T)
         else:
-            rmax = float(r_t.max())
             # Unbalanced trees build about twice as fast and are rebuilt every scan anyway.
-            t_tree = cKDTree(pos, balanced_tree=False, compact_nodes=False)
             d_tree = cKDTree(z, balanced_tree=False, compact_nodes=False)
-            got = t_tree.sparse_distance_matrix(d_tree, rmax, output_type="ndarray")
-            ti = got["i"].astype(np.int64)
-            di = got["j"].astype(np.int64)
-            v = got["v"]
+            n0 = 0 if index is None else min(index.pos0.shape[0], nt)
+            parts_t: list[IntArray] = []
+            parts_d: list[IntArray] = []
+            if n0:
+                assert index is not None
+                # Tracks moved since the index was built: widen the search by the most any
+                # of them moved, then filter on the true distance below.
+                shift = float(np.sqrt(((pos[:n0] - index.pos0[:n0]) ** 2).sum(axis=1).max()))
+                got = index.tree.sparse_distance_matrix(d_tree, rmax + shift, output_type="ndarray")
+                i = got["i"].astype(np.int64)
+                keep_i = i < n0
+                parts_t.append(i[keep_i])
+                parts_d.append(got["j"].astype(np.int64)[keep_i])
+            if n0 < nt:
+                t_tree = cKDTree(pos[n0:], balanced_tree=False, compact_nodes=False)
+                got = t_tree.sparse_distance_matrix(d_tree, rmax, output_type="ndarray")
+                parts_t.append(got["i"].astype(np.int64) + n0)
+                parts_d.append(got["j"].astype(np.int64))
+            ti = np.concatenate(parts_t)
+            di = np.concatenate(parts_d)
+        v = np.hypot(*(z[di] - pos[ti]).T)
         keep = v <= r_t[ti]
         ti, di = ti[keep], di[keep]
         if ti.shape[0] == 0:
@@ -95,3 +124,11 @@ class MahalanobisGate:
         )
         ok = d2 < self.gate**2
         return Pairs(ti[ok], di[ok], np.sqrt(d2[ok]))
+
+
+@dataclass(frozen=True, eq=False)
+class TrackIndex:
+    """A balanced k-d tree over track positions ``pos0`` (n, 2) m at build time."""
+
+    tree: cKDTree
+    pos0: FloatArray

@@ -35,7 +35,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ground_station.fusion.assign import GNNAssociator
-from ground_station.fusion.gating import MahalanobisGate
+from ground_station.fusion.gating import MahalanobisGate, TrackIndex
 from ground_station.fusion.kalman import ConstantVelocityPredictor, KalmanPositionUpdater, inv2
 from ground_station.fusion.lifecycle import MeasurementInitiator, MofNLifeCycle
 from ground_station.fusion.store import TrackTable
@@ -327,8 +327,13 @@ class Tracker:
         cov = batch.cov_en_m2[order]
         trk = batch.tracklet_id[order]
         sus = batch.suspect[order]
+        # One balanced tree over the tracks serves every scan of this step: rows keep
+        # their order until the step ends (deletion and merging happen after).
+        index = None
+        if bounds.shape[0] > 2 and self._tab.n > 256:
+            index = self.gate.index(self._tab.view("x")[:, :2])
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            self._scan(int(t[a]), int(node[a]), pos[a:b], cov[a:b], trk[a:b], sus[a:b])
+            self._scan(int(t[a]), int(node[a]), pos[a:b], cov[a:b], trk[a:b], sus[a:b], index)
 
     def _predict_to(self, t_us: int) -> None:
         if self._t_us is not None and self._tab.n:
@@ -370,6 +375,7 @@ class Tracker:
         cov: FloatArray,
         tracklet: IntArray,
         suspect: BoolArray,
+        index: TrackIndex | None = None,
     ) -> None:
         self.scans += 1
         if self._t_us is None or t_us > self._t_us:
@@ -382,14 +388,14 @@ class Tracker:
         x, p, status = tab.view("x"), tab.view("p"), tab.view("status")
         # One gating pass for all tracks, then confirmed tracks choose first and tentative
         # ones share the leftovers (Stone Soup's tracker + multi-measurement initiator).
-        pairs = self.gate.pairs(x[:, :2], p[:, :2, :2], z, r)
+        pairs = self.gate.pairs(x[:, :2], p[:, :2, :2], z, r, index)
         tentative = status[pairs.ti] == TrackStatus.TENTATIVE
         ti1, di1 = self.associator.associate(pairs.subset(~tentative), self.gate.gate)
         taken = np.zeros(z.shape[0], bool)
         taken[di1] = True
         second = tentative & ~taken[pairs.di]
         ti2, di2 = self.associator.associate(pairs.subset(second), self.gate.gate)
-        if self.config.bias_rate > 0:
+        if self.config.bias_rate > 0 and len(self._nodes) > 1:
             self._learn_bias(node, ti1, di1, z)
         ti = np.concatenate([ti1, ti2])
         di = np.concatenate([di1, di2])
@@ -411,10 +417,18 @@ class Tracker:
                 tc, dc = ti[changed], di[changed]
                 last[tc, node] = tracklet[dc]
                 self._add_contrib(tab.view("id")[tc], node, tracklet[dc])
+        if ti.shape[0]:
+            # Only updated tracks can change status within a scan (confirmation, end of
+            # coasting); staleness and deletion are judged once a step.
+            status = tab.view("status")
+            confirm = (status[ti] == TrackStatus.COASTING) | (
+                (status[ti] == TrackStatus.TENTATIVE)
+                & (tab.view("hits")[ti] >= self.lifecycle.confirm_hits)
+            )
+            status[ti[confirm]] = TrackStatus.CONFIRMED
         start = np.flatnonzero(~taken & ~suspect)
         if start.shape[0]:
             self._start(t_us, node, z[start], r[start], tracklet[start])
-        self._life(t_us, delete=False)
         self._dedup_contrib(force=False)
 
     def _learn_bias(self, node: int, ti: IntArray, di: IntArray, z: FloatArray) -> None:

@@ -125,3 +125,21 @@ def test_permutation_invariance_of_assignment():
         p = np.array(perm)
         got = set(zip(*GNNAssociator().associate(Pairs(ti[p], di[p], dist[p]), 3.0), strict=True))
         assert got == base
+
+
+def test_gate_with_a_stale_index_finds_the_same_pairs():
+    rng = np.random.default_rng(11)
+    pos0 = rng.uniform(0, 3000, (2000, 2))
+    gate = MahalanobisGate(3.0, max_radius_m=40.0)
+    index = gate.index(pos0)
+    # Tracks move after the index is built and new ones are appended.
+    pos = np.concatenate([pos0 + rng.normal(0, 3, pos0.shape), rng.uniform(0, 3000, (300, 2))])
+    p = _spd(rng, pos.shape[0], 2) * 3
+    z = np.concatenate([pos[::3] + rng.normal(0, 3, pos[::3].shape), rng.uniform(0, 3000, (50, 2))])
+    r = _spd(rng, z.shape[0], 2) * 4
+    a = gate.pairs(pos, p, z, r, index)
+    b = gate.pairs(pos, p, z, r)
+    assert len(a) > 500
+    assert set(zip(a.ti.tolist(), a.di.tolist(), strict=True)) == set(
+        zip(b.ti.tolist(), b.di.tolist(), strict=True)
+    )
