@@ -23,6 +23,10 @@ by ``flow_scale``):
    is found once it has moved its own length.
 5. Cast shadows (luminance ratio test) are left out of the centroid; a shadow-only blob is
    not reported.
+6. Neighbours merged by the closing (one's shadow reaching the next, in a crowd): a blob
+   larger than ``split_blob_px`` is relabelled over its unclosed non-shadow pixels (3x3
+   closing only); when two or more of those parts reach ``split_min_px`` each is reported
+   on its own and the small fragments are dropped, otherwise the blob stands as one.
 """
 
 from __future__ import annotations
@@ -74,6 +78,9 @@ class EgoMotionDetector:
     min_evidence_px: a blob needs this many work pixels changed against the reference too.
     shadow_ratio: (lo, hi) frame / background ratio of cast-shadow pixels; None = no test.
     min_body_px: non-shadow work pixels a blob needs to be reported (with shadow_ratio).
+    split_blob_px: blobs at least this large (full-resolution pixels) are split into their
+      non-shadow parts when two or more parts reach split_min_px (full-resolution pixels);
+      both sized for a person or vehicle at the working range (defaults: ~10x20 px people).
     masks: polygons in full-resolution pixels where motion is ignored.
     """
 
@@ -93,7 +100,9 @@ class EgoMotionDetector:
         global_change_frac: float = 0.3,
         min_evidence_px: int = 3,
         shadow_ratio: tuple[float, float] | None = (0.4, 0.7),
-        min_body_px: int = 2,
+        min_body_px: int = 6,
+        split_blob_px: float = 900.0,
+        split_min_px: float = 60.0,
         masks: Sequence[Polygon] = (),
     ) -> None:
         self.work_scale = check_range("work_scale", work_scale, 0.05, 1.0)
@@ -110,6 +119,8 @@ class EgoMotionDetector:
             raise VisionConfigError(f"shadow_ratio must be 0 < lo < hi < 1, got {shadow_ratio!r}")
         self.shadow_ratio = shadow_ratio
         self.min_body_px = int(check_range("min_body_px", min_body_px, 0, 1e6))
+        self.split_blob_px = check_range("split_blob_px", split_blob_px, 0.0, 1e9)
+        self.split_min_px = check_range("split_min_px", split_min_px, 1.0, 1e9)
         self.min_evidence_px = int(check_range("min_evidence_px", min_evidence_px, 0, 1e6))
         self.polygons = check_polygons(masks)
         self._kernel = (
@@ -264,11 +275,12 @@ class EgoMotionDetector:
         # pixel since the model last took it in; the seed protects that sliver, and the
         # footprint under protection grows as the mover advances.
         _, near = cv2.threshold(cv2.absdiff(g, bg), self.threshold, 255, cv2.THRESH_BINARY)
-        fg = cv2.bitwise_or(fg, cv2.bitwise_and(ev, near))
+        raw = cv2.bitwise_or(fg, cv2.bitwise_and(ev, near))
         if self._keep is not None:
-            fg = cv2.bitwise_and(fg, self._keep)
+            raw = cv2.bitwise_and(raw, self._keep)
+        fg = raw
         if self._kernel is not None:
-            fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, self._kernel)
+            fg = cv2.morphologyEx(raw, cv2.MORPH_CLOSE, self._kernel)
         frac = cv2.countNonZero(fg) / fg.size
         if frac > self.global_change_frac:
             self.foreground = None
@@ -283,9 +295,11 @@ class EgoMotionDetector:
         evidence = np.bincount(lab[np.flatnonzero(ev)], minlength=n)
         ok = evidence >= self.min_evidence_px
         ok[0] = False
-        area = stats[:, 4] * (full_hw[0] * full_hw[1] / (wh[0] * wh[1]))
+        area_scale = full_hw[0] * full_hw[1] / (wh[0] * wh[1])
+        area = stats[:, 4] * area_scale
         fg_idx = np.flatnonzero(fg)  # movers are a few per cent of the frame
         fg_lab = lab[fg_idx]
+        body = np.ones(len(fg_idx), bool)
         if self.shadow_ratio is not None:
             # Cast shadows: the ground darkened by a near-constant ratio (the luminance
             # ratio test of Cucchiara et al., "Detecting moving objects, ghosts, and
@@ -303,9 +317,9 @@ class EgoMotionDetector:
             cents = cents.copy()
             cents[has, 0] = cx[has] / cnt[has]
             cents[has, 1] = cy[has] / cnt[has]
-            keep = np.flatnonzero(ok & has & (area >= self.min_area_px))
+            keep_mask = ok & has & (area >= self.min_area_px)
         else:
-            keep = np.flatnonzero(ok & (area >= self.min_area_px))
+            keep_mask = ok & (area >= self.min_area_px)
         moving = np.zeros(wh, np.uint8)
         moving.ravel()[fg_idx[ok[fg_lab]]] = 255
         # Selective update: the model takes this frame except under moving blobs, so a
@@ -315,7 +329,53 @@ class EgoMotionDetector:
         self.foreground = moving
         if self._blobs is None or self._blobs.work_hw != wh:
             self._blobs = BlobExtractor(wh, full_hw)
+        stats, cents, keep = self._split(
+            raw, fg_idx, fg_lab, body, keep_mask, stats, cents, area_scale
+        )
         return self._blobs.select(t, stats, cents, keep, change_bg, self.threshold, self.max_blobs)
+
+    def _split(
+        self,
+        raw: Image,
+        fg_idx: Image,
+        fg_lab: Image,
+        body: npt.NDArray[np.bool_],
+        keep_mask: npt.NDArray[np.bool_],
+        stats: Image,
+        cents: Image,
+        area_scale: float,
+    ) -> tuple[Image, Image, Image]:
+        """Blobs to report as (stats, centroids, labels to keep) after splitting merged
+        neighbours (module docstring, step 6).
+
+        raw: (h, w) unclosed foreground. fg_idx, fg_lab: flat indices of the closed
+        foreground's pixels and their blob labels. body: (len(fg_idx),) True where not cast
+        shadow. keep_mask: (n,) blobs kept. stats, cents: the closed foreground's
+        connectedComponentsWithStats output. area_scale: full-resolution pixels per work
+        pixel."""
+        big = keep_mask & (stats[:, 4] * area_scale >= self.split_blob_px)
+        sel = body & big[fg_lab] & (raw.ravel()[fg_idx] > 0)
+        if not big.any() or not sel.any():
+            return stats, cents, np.flatnonzero(keep_mask)
+        seeds: Image = np.zeros(raw.shape, np.uint8)
+        seeds.ravel()[fg_idx[sel]] = 255
+        parts = cv2.morphologyEx(seeds, cv2.MORPH_CLOSE, self._k3)
+        n_p, plab, pstats, pcents = cv2.connectedComponentsWithStatsWithAlgorithm(
+            parts, 8, cv2.CV_32S, cv2.CCL_GRANA
+        )
+        # Each part's blob: the closed-foreground label under its seed pixels.
+        parent = np.zeros(n_p, np.int64)
+        parent[plab.ravel()[fg_idx[sel]]] = fg_lab[sel]
+        large = pstats[:, 4] * area_scale >= self.split_min_px
+        large[0] = False
+        split = np.bincount(parent[large], minlength=len(stats)) >= 2
+        whole = np.flatnonzero(keep_mask & ~split)
+        pieces = np.flatnonzero(large & split[parent])
+        if len(pieces) == 0:
+            return stats, cents, whole
+        st = np.concatenate((stats[whole], pstats[pieces]))
+        ce = np.concatenate((cents[whole], pcents[pieces]))
+        return st, ce, np.arange(len(st))
 
     def _change(self, g: Image, ref: Image) -> Image:
         """How far g lies outside ref's 3x3 range (grey levels)."""

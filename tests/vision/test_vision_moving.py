@@ -1,8 +1,8 @@
 """EgoMotionDetector: ego-motion estimate against a known homography, movers found while the
 camera moves, unusable frames when ego-motion is lost, and a short sequence from the
 simulator's renderer scored against its truth, bare and wrapped in tracklets as a node runs
-it (measured on frames 12-29: recall 0.861, precision 0.951 bare; recall 0.844, precision
-0.959 with tracklets)."""
+it (measured on frames 12-29: recall 0.883, precision 0.930 bare; recall 0.856, precision
+0.945 with tracklets)."""
 
 from __future__ import annotations
 
@@ -115,7 +115,32 @@ def test_simulated_uav_sequence_recall_and_precision() -> None:
             score.add(d.centroid_px, clip.boxes[k], clip.moving[k], (1080, 1920))
             score_tracked.add(dt.centroid_px, clip.boxes[k], clip.moving[k], (1080, 1920))
     assert score.eligible > 500
-    assert score.recall >= 0.84, score
-    assert score.precision >= 0.93, score
-    assert score_tracked.recall >= 0.82, score_tracked
-    assert score_tracked.precision >= 0.94, score_tracked
+    assert score.recall >= 0.86, score
+    assert score.precision >= 0.91, score
+    assert score_tracked.recall >= 0.83, score_tracked
+    assert score_tracked.precision >= 0.92, score_tracked
+
+
+def test_neighbours_joined_by_a_shadow_are_reported_apart() -> None:
+    """Two dark movers whose cast shadow bridges them (one blob after the closing) give two
+    detections, one on each body, not one between them."""
+    rng = np.random.default_rng(5)
+    g = big_ground()
+    det = EgoMotionDetector()
+    d = None
+    for k in range(12):
+        img, _ = view(g, k, rng)
+        x = 100 + 3 * k
+        for bx, by in ((x, 300), (x, 344)):
+            # Body 12x20, then its shadow (ground darkened to 0.55) running 24 px down.
+            sh = img[by + 20 : by + 44, bx : bx + 12].astype(np.float32) * 0.55
+            img[by + 20 : by + 44, bx : bx + 12] = sh.astype(np.uint8)
+            img[by : by + 20, bx : bx + 12] = 15
+        d = det.detect(Frame(k * 100_000, img))
+    assert d is not None and d.usable, d
+    x = 100 + 3 * 11
+    for by in (300, 344):
+        near = (np.abs(d.centroid_px[:, 0] - (x + 6)) < 8) & (
+            np.abs(d.centroid_px[:, 1] - (by + 10)) < 8
+        )
+        assert near.any(), (by, d.centroid_px)
