@@ -92,11 +92,12 @@ class Chain:
             ctx = SimContext(world, lambda: shared)
         else:
             ctx = SimContext(world, lambda: VirtualClock(world.start_us, 100_000))
-        # Nodes with a MAVLink pose URL get a simulated autopilot on that port.
+        # Nodes with a MAVLink pose URL get a simulated autopilot on that port; mast nodes
+        # with a pelco: pose source get their head (and GNSS receiver) on ptys.
         self.pose_devices = PoseDevices(world, shared if s.realtime else None)
         for cfg in self._node_cfgs:
-            node_ctx = self.pose_devices.context(cfg, ctx)
-            self.nodes.append(build_node(cfg, node_ctx, self.broker_url))
+            node_cfg, node_ctx = self.pose_devices.attach(cfg, ctx)
+            self.nodes.append(build_node(node_cfg, node_ctx, self.broker_url))
         for n in self.nodes:
             n.publisher.start()
         for n in self.nodes:

@@ -36,6 +36,9 @@ class SimContext:
 
     world: Any  # sim.world.World
     clock_factory: Callable[[], Any]  # -> sim.clock.SimClock
+    # The node's clock for adapters that stamp arrivals with the host clock (serial GNSS):
+    # simulated time, as the node's frames are (None: the host's UTC clock).
+    host_clock_us: Callable[[], int] | None = None
 
 
 @dataclass

@@ -15,6 +15,7 @@ from edge.dem_file import DemFileError, load_geotiff_dem
 from edge.geo import Dem
 from edge.ports import PoseSource
 from edge.pose.buffer import PoseBuffer
+from edge.pose.mast import MastGnssParams
 from edge.pose.pelco import MountSurvey
 
 if TYPE_CHECKING:
@@ -69,12 +70,14 @@ def mavlink_pose(cfg: NodeConfig, sim: Any = None) -> PoseSource:
     return src
 
 
-def pelco_pose(cfg: NodeConfig, sim: Any = None) -> PoseSource:
-    """``pelco:///dev/ttyUSB1?baud=9600&address=1``: a mast head plus ``pose.survey``."""
+def pelco_pose(cfg: NodeConfig, sim: SimContext | None = None) -> PoseSource:
+    """``pelco:///dev/ttyUSB1?baud=9600&address=1``: a mast head plus ``pose.survey``, and
+    the position of the receiver on ``pose.gnss`` when given."""
     s = cfg.pose.survey
     if s is None:
         raise ConfigError("node config", "pose.survey", "a pelco: pose source needs the survey")
     pelco = importlib.import_module("hw.pelco")
+    mast = importlib.import_module("hw.mast")
     survey = MountSurvey(
         s.lat_deg,
         s.lon_deg,
@@ -85,5 +88,23 @@ def pelco_pose(cfg: NodeConfig, sim: Any = None) -> PoseSource:
         s.pitch_deg,
         s.pos_sigma_m,
     )
-    src: PoseSource = pelco.PelcoPoseSource(pelco.PelcoHead(cfg.pose.source), survey)
+    try:
+        head = pelco.PelcoPoseSource(pelco.PelcoHead(cfg.pose.source), survey)
+    except ValueError as e:  # a serial URL that cannot be understood
+        raise ConfigError("node config", "pose.source", str(e)) from e
+    gnss = None
+    if cfg.pose.gnss is not None:
+        clock = sim.host_clock_us if sim is not None else None
+        try:
+            gnss = importlib.import_module("hw.gnss_serial").GnssSerialSource(
+                cfg.pose.gnss, clock=clock
+            )
+        except ValueError as e:
+            head.close()
+            raise ConfigError("node config", "pose.gnss", str(e)) from e
+        except BaseException:
+            head.close()
+            raise
+    params = MastGnssParams(max_age_us=int(cfg.pose.gnss_max_age_s * 1e6))
+    src: PoseSource = mast.MastPoseSource(head, gnss, params)
     return src

@@ -52,6 +52,21 @@ class PoseSection(Section):
     )
     max_gap_ms: float = Field(500.0, gt=0, description="refuse to interpolate over longer gaps")
     survey: SurveySection | None = Field(None, description="a mast's surveyed mount (pelco:)")
+    gnss: str | None = Field(
+        None,
+        description="a mast's GNSS receiver (NMEA over serial), e.g. /dev/ttyACM0?baud=9600 "
+        "(no baud: detected); its fix replaces the surveyed horizontal position (pelco:)",
+    )
+    gnss_max_age_s: float = Field(
+        3.0, gt=0, le=60, description="a GNSS fix older than this is no fix (pelco: + gnss)"
+    )
+
+    @field_validator("gnss")
+    @classmethod
+    def _gnss(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is not None and not str(info.data.get("source", "")).startswith("pelco:"):
+            raise ValueError("only a mast's pelco: pose source reads a GNSS receiver")
+        return v
 
 
 class DetectorSection(Section):

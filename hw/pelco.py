@@ -5,15 +5,17 @@ moves bytes. ``PelcoHead`` asks the head for pan and tilt; ``PelcoPoseSource`` t
 answers and the mount survey into ``edge.types.Pose``.
 
 Time: a head's position reply carries no timestamp. The source re-reads the head when a
-frame's time is more than ``refresh_us`` away from the last reading and stamps the reading
-with that frame's time: the head's angles are those at the query, a few milliseconds after
-capture, which matters only while the head slews (the node reports it in ``last_reason``
-when the head does not answer).
+frame's time is more than ``refresh_us`` away from the last reading, after this adapter sent
+a position command, and on every frame while the last two readings differ (the head is
+slewing, whoever commanded it); it stamps the reading with that frame's time: the head's
+angles are those at the query, a few milliseconds after capture (the node reports in
+``last_reason`` when the head does not answer).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -61,6 +63,7 @@ class PelcoHead:
         self.timeout_s = timeout_s
         self.parser = PelcoReplyParser()
         self.timeouts = 0
+        self.commands = 0  # position commands sent: a pose source re-reads after one
         self._lock = threading.Lock()
         try:
             self._port: SerialPort = port_factory(su.device, su.baud or DEFAULT_BAUD)
@@ -106,6 +109,7 @@ class PelcoHead:
                 self._write(set_pan(self.address, pan_rad))
             if tilt_rad is not None:
                 self._write(set_tilt(self.address, tilt_rad))
+            self.commands += 1
 
     def close(self) -> None:
         with contextlib.suppress(OSError, serial.SerialException):
@@ -123,29 +127,48 @@ class PelcoPoseSource:
     """PoseSource of a mast camera: surveyed position and heading plus the head's pan/tilt.
 
     refresh_us: re-read the head when a frame's time is further than this from the last
-    reading (0: every frame).
+    reading (0: every frame). still_rad: readings closer than this are the head standing
+    still; further apart, it is moving and is read on every frame.
     """
 
-    def __init__(self, head: PelcoHead, survey: MountSurvey, refresh_us: int = 200_000) -> None:
+    def __init__(
+        self,
+        head: PelcoHead,
+        survey: MountSurvey,
+        refresh_us: int = 200_000,
+        still_rad: float = 1e-3,
+    ) -> None:
         if refresh_us < 0:
             raise ValueError(f"refresh_us must be >= 0, got {refresh_us}")
+        if not still_rad > 0:
+            raise ValueError(f"still_rad must be > 0, got {still_rad}")
         self.head = head
         self.survey = survey
         self.refresh_us = refresh_us
+        self.still_rad = still_rad
+        self.moving = False
+        self._commands_seen = head.commands
         self.last: HeadReading | None = None
         self.last_reason = ""
         self.readings = 0
 
     def read_head(self, t_us: int) -> HeadReading:
         """Query pan and tilt now and stamp them ``t_us``; raises PelcoError."""
+        commands = self.head.commands
         r = HeadReading(t_us, self.head.pan_rad(), self.head.tilt_rad())
+        self._commands_seen = commands
+        p = self.last
+        if p is not None:
+            dpan = abs((r.pan_rad - p.pan_rad + math.pi) % (2 * math.pi) - math.pi)
+            self.moving = max(dpan, abs(r.tilt_rad - p.tilt_rad)) > self.still_rad
         self.last = r
         self.readings += 1
         return r
 
     def pose_at(self, t_us: int) -> Pose | None:
         r = self.last
-        if r is None or abs(t_us - r.t_us) > self.refresh_us:
+        commanded = self.head.commands != self._commands_seen
+        if r is None or self.moving or commanded or abs(t_us - r.t_us) > self.refresh_us:
             try:
                 r = self.read_head(t_us)
             except PelcoError as e:
