@@ -208,6 +208,8 @@ def build_node(
         cfg.geotag.ground_alt_m,
         GeotagParams(pixel_sigma_px=cfg.geotag.pixel_sigma_px),
         dem=pose_sources.load_dem(cfg),
+        bottom_anchor=cfg.geotag.anchor == "bottom"
+        or (cfg.geotag.anchor == "auto" and cfg.kind == "mast"),
     )
     node = Node(
         cfg.node_id,

@@ -85,6 +85,11 @@ class GeotagSection(Section):
     dem: Path | None = Field(
         None, description="terrain heights: a GeoTIFF in EPSG:4326 (replaces ground_alt_m)"
     )
+    anchor: Literal["auto", "centroid", "bottom"] = Field(
+        "auto",
+        description="image point that meets the ground: the blob centroid (steep views) or "
+        "the box's bottom centre (oblique views); auto picks bottom for masts",
+    )
 
     @field_validator("dem", mode="before")
     @classmethod

@@ -13,8 +13,17 @@ class FlatGroundGeotagger:
     see edge.geo.geotag for the maths."""
 
     def __init__(
-        self, cam: CameraModel, ground_alt_m: float, params: GeotagParams, dem: Dem | None = None
+        self,
+        cam: CameraModel,
+        ground_alt_m: float,
+        params: GeotagParams,
+        dem: Dem | None = None,
+        bottom_anchor: bool = False,
     ) -> None:
+        # On an oblique view (a mast camera looking a few degrees down) the blob centroid
+        # is the middle of a standing body, whose ray meets the ground metres beyond the
+        # target; the bottom centre of the box is where the target touches the ground.
+        self.bottom_anchor = bottom_anchor
         self.cam = cam
         self.ground_alt_m = ground_alt_m
         self.params = params
@@ -30,8 +39,13 @@ class FlatGroundGeotagger:
                 size_m=np.full(n, np.nan),
                 quality=(GeotagQuality.NO_POSE,) * n,
             )
+        if self.bottom_anchor:
+            b = dets.bbox_px
+            anchor_px = np.column_stack([b[:, 0] + b[:, 2] / 2.0, b[:, 1] + b[:, 3]])
+        else:
+            anchor_px = dets.centroid_px
         res = geotag(
-            dets.centroid_px,
+            anchor_px,
             pose,
             self.cam,
             self.ground_alt_m if self.dem is None else None,
