@@ -53,6 +53,25 @@ class OriginSection(Section):
     alt_m: float = Field(0.0, description="local ENU origin altitude, metres AMSL")
 
 
+class FusionSection(Section):
+    """The tracker's life-cycle and latency (see ground_station.fusion)."""
+
+    enabled: bool = Field(True, description="fuse detections into tracks")
+    reorder_window_s: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="how long detections wait for late ones; at least a node's batch period",
+    )
+    tick_hz: float = Field(5.0, gt=0, le=50, description="how often the picture is published")
+    confirm_hits: int = Field(3, ge=1, le=100, description="detections to confirm a track")
+    confirm_window_s: float = Field(1.0, gt=0, description="...within this time")
+    coast_after_s: float = Field(0.5, gt=0, description="unseen this long: coasting")
+    delete_after_s: float = Field(5.0, gt=0, description="unseen this long: deleted")
+    tentative_delete_after_s: float = Field(0.5, gt=0, description="unconfirmed tracks go sooner")
+    history_period_s: float = Field(1.0, gt=0, description="store the picture this often")
+
+
 class StationConfig(Section):
     station_id: str = Field("station", description="this station's id (topic-safe)")
     broker: BrokerSection = Field(default_factory=BrokerSection)
@@ -60,6 +79,7 @@ class StationConfig(Section):
     api: ApiSection = Field(default_factory=ApiSection)
     security: SecuritySection = Field(default_factory=SecuritySection)
     origin: OriginSection = Field(default_factory=OriginSection)
+    fusion: FusionSection = Field(default_factory=FusionSection)
 
     @field_validator("station_id")
     @classmethod

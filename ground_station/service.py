@@ -13,13 +13,54 @@ import uvicorn
 
 from edge.mqttclient import ClientOptions, connect, make_client
 from edge.mqtturl import parse_broker_url
-from edge.wire import Kind, Topics
+from edge.wire import DetectionBatch, Kind, Topics, Tracks, encode
 from ground_station.api import create_app
-from ground_station.config import StationConfig
+from ground_station.config import FusionSection, StationConfig
+from ground_station.fusion import MofNLifeCycle, Tracker, TrackerConfig
+from ground_station.fusion_wire import LiveFusion, StationOrigin
 from ground_station.ingest import Ingest, Trust
 from ground_station.store import Store
 
 log = logging.getLogger("bluewatch.station")
+
+
+class DataClock:
+    """The station's time, taken from the data: the latest capture time received, advanced
+    by the time elapsed since it arrived, so that tracks coast and end when every feed is
+    silent. It never stamps data, and it runs as fast as the simulator feeds it."""
+
+    def __init__(self) -> None:
+        self._t_us: int | None = None
+        self._at = 0.0
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def observe(self, t_us: int) -> None:
+        with self._lock:
+            if self._t_us is None or t_us > self._t_us:
+                self._t_us = t_us
+                self._at = time.monotonic()
+
+    def now_us(self) -> int | None:
+        with self._lock:
+            if self._t_us is None:
+                return None
+            now = self._t_us + int((time.monotonic() - self._at) * 1e6)
+            self._last = max(self._last, now)
+            return self._last
+
+
+def make_tracker(f: FusionSection) -> Tracker:
+    return Tracker(
+        lifecycle=MofNLifeCycle(
+            confirm_hits=f.confirm_hits,
+            confirm_window_s=f.confirm_window_s,
+            coast_after_s=f.coast_after_s,
+            delete_after_s=f.delete_after_s,
+            tentative_delete_after_s=f.tentative_delete_after_s,
+        ),
+        config=TrackerConfig(reorder_window_s=f.reorder_window_s),
+    )
 
 
 class Station:
@@ -52,6 +93,19 @@ class Station:
         self._server: uvicorn.Server | None = None
         self._server_thread: threading.Thread | None = None
         self._stopping = False
+        o = config.origin
+        self.clock = DataClock()
+        self.fusion = LiveFusion(
+            make_tracker(config.fusion),
+            StationOrigin(o.lat_deg, o.lon_deg, o.alt_m),
+            config.station_id,
+        )
+        self.latest_tracks: Tracks | None = None
+        self.pictures = 0
+        self._fusion_thread: threading.Thread | None = None
+        self._fusion_stop = threading.Event()
+        if config.fusion.enabled:
+            self.ingest.on_batch.append(self._on_batch)
 
     # -- MQTT
     def _on_connect(
@@ -82,11 +136,56 @@ class Station:
         # callback returns: a crash here means re-delivery, never loss.
         self.ingest.handle(msg.topic, bytes(msg.payload), time.time_ns() // 1000)
 
+    # -- fusion
+    def _on_batch(self, batch: DetectionBatch) -> None:
+        self.fusion.on_batch(batch)
+        if batch.frames:
+            self.clock.observe(max(f.t_us for f in batch.frames))
+
+    def fuse_once(self) -> Tracks | None:
+        """One fusion step at the data clock's time: publish and keep the picture."""
+        now = self.clock.now_us()
+        if now is None:
+            return None
+        msg = self.fusion.tick(now)
+        self.latest_tracks = msg
+        self.pictures += 1
+        if self.connected.is_set():
+            self.client.publish(self.topics.tracks, encode(msg), qos=0)
+        return msg
+
+    def fusion_health(self) -> dict[str, Any]:
+        msg = self.latest_tracks
+        return {
+            "enabled": self.config.fusion.enabled,
+            "t_us": None if msg is None else msg.t_us,
+            "tracks": 0 if msg is None else len(msg.tracks),
+            "pictures": self.pictures,
+            "rejected": dict(self.fusion.tracker.rejected) | dict(self.fusion.counts),
+        }
+
+    def _fusion_loop(self) -> None:
+        f = self.config.fusion
+        period = 1.0 / f.tick_hz
+        last_stored: int | None = None
+        while not self._fusion_stop.wait(period):
+            msg = self.fuse_once()
+            if msg is None:
+                continue
+            if last_stored is None or msg.t_us - last_stored >= f.history_period_s * 1e6:
+                self.store.add_tracks(msg)
+                last_stored = msg.t_us
+
     # -- lifecycle
     def start(self, serve_http: bool = True) -> None:
         connect(self.client, self.opts)
+        if self.config.fusion.enabled:
+            self._fusion_thread = threading.Thread(
+                target=self._fusion_loop, name="station-fusion", daemon=True
+            )
+            self._fusion_thread.start()
         if serve_http:
-            app = create_app(self.store, self.ingest, self.config.station_id)
+            app = create_app(self.store, self.ingest, self.config.station_id, self)
             cfg = uvicorn.Config(
                 app,
                 host=self.config.api.host,
@@ -117,6 +216,9 @@ class Station:
 
     def stop(self) -> None:
         self._stopping = True
+        self._fusion_stop.set()
+        if self._fusion_thread is not None:
+            self._fusion_thread.join(10)
         if self._server is not None:
             self._server.should_exit = True
             if self._server_thread is not None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge.wire import DetectionBatch, Status
+from edge.wire import DetectionBatch, Status, Track, Tracks
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
@@ -36,6 +36,13 @@ CREATE TABLE IF NOT EXISTS node_status (
     node_id TEXT PRIMARY KEY, t_us INTEGER NOT NULL, state TEXT NOT NULL,
     received_us INTEGER NOT NULL, status_json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rejects (reason TEXT PRIMARY KEY, count INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tracks (
+    t_us INTEGER NOT NULL, track_id INTEGER NOT NULL, lat_deg REAL NOT NULL,
+    lon_deg REAL NOT NULL, vel_e_mps REAL NOT NULL, vel_n_mps REAL NOT NULL,
+    cov_ee_m2 REAL NOT NULL, cov_en_m2 REAL NOT NULL, cov_nn_m2 REAL NOT NULL,
+    status TEXT NOT NULL, age_s REAL NOT NULL, last_update_us INTEGER NOT NULL,
+    nodes TEXT NOT NULL, quality REAL NOT NULL, PRIMARY KEY (t_us, track_id));
+CREATE INDEX IF NOT EXISTS tracks_id ON tracks (track_id, t_us);
 """
 
 
@@ -130,6 +137,35 @@ class Store:
                 (status.node_id, status.t_us, status.state, received_us, status_json),
             )
 
+    def add_tracks(self, msg: Tracks) -> None:
+        """Keep a picture for history and replay."""
+        rows = [
+            (
+                msg.t_us,
+                t.track_id,
+                t.lat_deg,
+                t.lon_deg,
+                *t.vel_en_mps,
+                *t.cov_en_m2,
+                t.status,
+                t.age_s,
+                t.last_update_us,
+                ",".join(t.nodes),
+                t.quality,
+            )
+            for t in msg.tracks
+        ]
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO tracks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
+                )
+                self._db.execute("COMMIT")
+            except sqlite3.Error as e:
+                self._db.execute("ROLLBACK")
+                raise StoreError(f"store {self.path}: {e}") from None
+
     def count_reject(self, reason: str) -> None:
         with self._lock:
             self._db.execute(
@@ -204,3 +240,67 @@ def query_health(db: sqlite3.Connection) -> dict[str, Any]:
         "rejects": rejects,
         "nodes": nodes,
     }
+
+
+def _track_row(r: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "track_id": r["track_id"],
+        "t_us": r["t_us"],
+        "lat_deg": r["lat_deg"],
+        "lon_deg": r["lon_deg"],
+        "vel_en_mps": [r["vel_e_mps"], r["vel_n_mps"]],
+        "cov_en_m2": [r["cov_ee_m2"], r["cov_en_m2"], r["cov_nn_m2"]],
+        "status": r["status"],
+        "age_s": r["age_s"],
+        "last_update_us": r["last_update_us"],
+        "nodes": [n for n in r["nodes"].split(",") if n],
+        "quality": r["quality"],
+    }
+
+
+def query_picture(db: sqlite3.Connection, at_us: int | None = None) -> dict[str, Any]:
+    """The stored picture at or before ``at_us`` (the latest when None)."""
+    if at_us is None:
+        row = db.execute("SELECT MAX(t_us) FROM tracks").fetchone()
+    else:
+        row = db.execute("SELECT MAX(t_us) FROM tracks WHERE t_us <= ?", (at_us,)).fetchone()
+    t = row[0]
+    if t is None:
+        return {"t_us": None, "tracks": []}
+    rows = db.execute("SELECT * FROM tracks WHERE t_us = ? ORDER BY track_id", (t,)).fetchall()
+    return {"t_us": t, "tracks": [_track_row(r) for r in rows]}
+
+
+def query_track_history(
+    db: sqlite3.Connection, since_us: int, until_us: int | None, track_id: int | None, limit: int
+) -> list[dict[str, Any]]:
+    sql = "SELECT * FROM tracks WHERE t_us >= ?"
+    args: list[Any] = [since_us]
+    if until_us is not None:
+        sql += " AND t_us < ?"
+        args.append(until_us)
+    if track_id is not None:
+        sql += " AND track_id = ?"
+        args.append(track_id)
+    sql += " ORDER BY t_us, track_id LIMIT ?"
+    args.append(limit)
+    return [_track_row(r) for r in db.execute(sql, args).fetchall()]
+
+
+def tracks_from_rows(rows: list[dict[str, Any]]) -> list[Track]:
+    """Rows from the store as wire tracks (for exporters and tests)."""
+    return [
+        Track(
+            track_id=r["track_id"],
+            lat_deg=r["lat_deg"],
+            lon_deg=r["lon_deg"],
+            vel_en_mps=(r["vel_en_mps"][0], r["vel_en_mps"][1]),
+            cov_en_m2=(r["cov_en_m2"][0], r["cov_en_m2"][1], r["cov_en_m2"][2]),
+            status=r["status"],
+            age_s=r["age_s"],
+            last_update_us=r["last_update_us"],
+            nodes=tuple(r["nodes"]),
+            quality=r["quality"],
+        )
+        for r in rows
+    ]
