@@ -327,10 +327,10 @@ class Tracker:
         cov = batch.cov_en_m2[order]
         trk = batch.tracklet_id[order]
         sus = batch.suspect[order]
-        # One balanced tree over the tracks serves every scan of this step: rows keep
+        # With several scans a step, one balanced tree over the tracks serves them all: rows keep
         # their order until the step ends (deletion and merging happen after).
         index = None
-        if bounds.shape[0] > 2 and self._tab.n > 256:
+        if bounds.shape[0] > 4 and self._tab.n > 256:
             index = self.gate.index(self._tab.view("x")[:, :2])
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
             self._scan(int(t[a]), int(node[a]), pos[a:b], cov[a:b], trk[a:b], sus[a:b], index)
