@@ -19,8 +19,8 @@ from edge.config import NodeConfig
 from edge.configfile import ConfigError
 from edge.geo import GeotagParams
 from edge.geotagger import FlatGroundGeotagger
-from edge.mqttclient import ClientOptions, Publisher
-from edge.mqtturl import BrokerURL, parse_broker_url
+from edge.mqttclient import Publisher, client_options
+from edge.mqtturl import BrokerURL
 from edge.node import Node
 from edge.ports import Detector, FrameSource, PoseSource, SourceError
 from edge.sender import BatchSender
@@ -182,17 +182,7 @@ def build_node(
     sources = FRAME_SOURCES[scheme](cfg, sim)
     log = node_logger("bluewatch.node", cfg.node_id)
     topics = Topics(cfg.broker.topic_prefix)
-    b = cfg.broker
-    opts = ClientOptions(
-        url=broker or parse_broker_url(b.url),
-        client_id=f"bluewatch-node-{cfg.node_id}",
-        username=b.username,
-        password=b.password(),
-        ca_file=str(b.ca_file) if b.ca_file else None,
-        cert_file=str(b.cert_file) if b.cert_file else None,
-        key_file=str(b.key_file) if b.key_file else None,
-        mqtt5=b.mqtt5,
-    )
+    opts = client_options(cfg.broker, f"bluewatch-node-{cfg.node_id}", broker)
     spool = Spool(cfg.publish.spool_path, cfg.publish.spool_max_items)
     key = signing.load_private(cfg.publish.signing_key) if cfg.publish.signing_key else None
     probe = BatchSender(cfg.node_id, topics, None, key)  # type: ignore[arg-type]

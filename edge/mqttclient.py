@@ -25,7 +25,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from edge.mqtturl import BrokerURL
+from edge.configfile import BrokerSection
+from edge.mqtturl import BrokerURL, parse_broker_url
 from edge.spool import Spool
 
 
@@ -40,6 +41,20 @@ class ClientOptions:
     key_file: str | None = None
     mqtt5: bool = False
     keepalive_s: int = 15
+
+
+def client_options(b: BrokerSection, client_id: str, url: BrokerURL | None = None) -> ClientOptions:
+    """Client options from a config file's [broker] section (``url`` overrides it)."""
+    return ClientOptions(
+        url=url or parse_broker_url(b.url),
+        client_id=client_id,
+        username=b.username,
+        password=b.password(),
+        ca_file=str(b.ca_file) if b.ca_file else None,
+        cert_file=str(b.cert_file) if b.cert_file else None,
+        key_file=str(b.key_file) if b.key_file else None,
+        mqtt5=b.mqtt5,
+    )
 
 
 def make_client(opts: ClientOptions) -> mqtt.Client:

@@ -11,8 +11,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import uvicorn
 
-from edge.mqttclient import ClientOptions, connect, make_client
-from edge.mqtturl import parse_broker_url
+from edge.mqttclient import client_options, connect, make_client
 from edge.wire import DetectionBatch, Kind, Topics, Tracks, encode
 from ground_station.api import create_app
 from ground_station.config import FusionSection, StationConfig
@@ -74,17 +73,7 @@ class Station:
             self.topics,
             Trust.from_dir(sec.trusted_keys_dir, sec.require_signatures, sec.revoked),
         )
-        b = config.broker
-        self.opts = ClientOptions(
-            url=parse_broker_url(b.url),
-            client_id=f"bluewatch-station-{config.station_id}",
-            username=b.username,
-            password=b.password(),
-            ca_file=str(b.ca_file) if b.ca_file else None,
-            cert_file=str(b.cert_file) if b.cert_file else None,
-            key_file=str(b.key_file) if b.key_file else None,
-            mqtt5=b.mqtt5,
-        )
+        self.opts = client_options(config.broker, f"bluewatch-station-{config.station_id}")
         self.client = make_client(self.opts)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bluewatch.broker import MosquittoBroker
+from bluewatch.chain import ChainSpec
 from edge.mqtturl import BrokerURL
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,3 +37,21 @@ def mosquitto(tmp_path: Path) -> Iterator[MosquittoBroker]:
 @pytest.fixture
 def broker_url(mosquitto: MosquittoBroker) -> BrokerURL:
     return mosquitto.url
+
+
+CONFIGS = REPO / "configs" / "demo"
+
+
+def demo_spec(tmp_path: Path, broker: BrokerURL, duration_s: float, **kw: object) -> ChainSpec:
+    """The demo's chain (crossroads scenario, configs/demo) on ``broker``, HTTP on a free
+    port, files under ``tmp_path``."""
+    return ChainSpec(
+        scenario=REPO / "sim" / "scenarios" / "crossroads.toml",
+        station_config=CONFIGS / "station.toml",
+        node_configs=[CONFIGS / "uav1.toml", CONFIGS / "mast1.toml"],
+        workdir=tmp_path / "run",
+        broker=broker,
+        duration_s=duration_s,
+        http_port=0,
+        **kw,  # type: ignore[arg-type]
+    )

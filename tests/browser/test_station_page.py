@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from importlib.resources import files
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
 
 from bluewatch.broker import MosquittoBroker
-from bluewatch.chain import Chain, ChainSpec
+from bluewatch.chain import Chain
+from tests.conftest import demo_spec
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "demo"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -41,15 +40,7 @@ def browser() -> Iterator[Browser]:
 def test_page_shows_nodes_and_detections(
     tmp_path: Path, mosquitto: MosquittoBroker, browser: Browser
 ) -> None:
-    spec = ChainSpec(
-        scenario=Path(str(files("sim").joinpath("scenarios/crossroads.toml"))),
-        station_config=CONFIGS / "station.toml",
-        node_configs=[CONFIGS / "uav1.toml", CONFIGS / "mast1.toml"],
-        workdir=tmp_path / "run",
-        broker=mosquitto.url,
-        duration_s=3.0,
-        http_port=0,
-    )
+    spec = demo_spec(tmp_path, mosquitto.url, 3.0)
     chain = Chain(spec)
     chain.start()
     try:

@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 import time
-from importlib.resources import files
 from pathlib import Path
 
 import httpx
 
 from bluewatch.broker import MosquittoBroker
-from bluewatch.chain import Chain, ChainSpec
+from bluewatch.chain import Chain
 from ground_station.store import query_batches
-
-CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "demo"
+from tests.conftest import demo_spec
 
 
 def test_every_published_batch_is_stored_exactly_once(
     tmp_path: Path, mosquitto: MosquittoBroker
 ) -> None:
-    spec = ChainSpec(
-        scenario=Path(str(files("sim").joinpath("scenarios/crossroads.toml"))),
-        station_config=CONFIGS / "station.toml",
-        node_configs=[CONFIGS / "uav1.toml", CONFIGS / "mast1.toml"],
-        workdir=tmp_path / "run",
-        broker=mosquitto.url,
-        realtime=False,
-        duration_s=4.0,
-        http_port=0,
-    )
+    spec = demo_spec(tmp_path, mosquitto.url, 4.0)
     chain = Chain(spec)
     chain.start()
     try:

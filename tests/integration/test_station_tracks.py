@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from importlib.resources import files
 from pathlib import Path
 
 import httpx
@@ -11,10 +10,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bluewatch.broker import MosquittoBroker
-from bluewatch.chain import Chain, ChainSpec
+from bluewatch.chain import Chain
 from edge.wire import Kind, Topics, Tracks, decode
-
-CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "demo"
+from tests.conftest import demo_spec
 
 
 def test_tracks_published_stored_and_served(tmp_path: Path, mosquitto: MosquittoBroker) -> None:
@@ -32,16 +30,7 @@ def test_tracks_published_stored_and_served(tmp_path: Path, mosquitto: Mosquitto
     sub.connect(mosquitto.url.host, mosquitto.url.port)
     sub.subscribe(Topics().tracks, qos=0)
     sub.loop_start()
-    spec = ChainSpec(
-        scenario=Path(str(files("sim").joinpath("scenarios/crossroads.toml"))),
-        station_config=CONFIGS / "station.toml",
-        node_configs=[CONFIGS / "uav1.toml", CONFIGS / "mast1.toml"],
-        workdir=tmp_path / "run",
-        broker=mosquitto.url,
-        duration_s=8.0,
-        http_port=0,
-        realtime=True,  # the picture needs real time between ticks to form
-    )
+    spec = demo_spec(tmp_path, mosquitto.url, 8.0, realtime=True)
     chain = Chain(spec)
     chain.start()
     try:
