@@ -21,12 +21,20 @@ by ``flow_scale``):
    (selective update), so a mover's footprint keeps the ground seen before it arrived and
    the whole silhouette — not only the slivers two frames of a uniform mover differ by —
    is found once it has moved its own length.
-5. Cast shadows (luminance ratio test) are left out of the centroid; a shadow-only blob is
-   not reported.
+5. Cast shadows (luminance ratio test) are left out of the centroid. The shadow direction
+   in the image is learnt from blobs that show a body and its shadow (body -> shadow
+   centroid, carried by the homography and smoothed), and the reach from a body's
+   centroid to its shadow's tip likewise. A blob of shadow alone is reported at its
+   caster (tip minus the reach) unless a reported blob already lies sunward of it within
+   that reach (then it is a shadow piece cut off its body, as is a mostly-shadow blob
+   with a reported blob there).
 6. Neighbours merged by the closing (one's shadow reaching the next, in a crowd): a blob
-   larger than ``split_blob_px`` is relabelled over its unclosed non-shadow pixels (3x3
-   closing only); when two or more of those parts reach ``split_min_px`` each is reported
-   on its own and the small fragments are dropped, otherwise the blob stands as one.
+   holding two or more of the previous frame's detections (warped into this frame) is
+   cut between them, each changed body pixel going to the nearest (a Voronoi
+   partition), so neighbours once seen apart stay apart. Other blobs larger than
+   ``split_blob_px`` are relabelled over their unclosed non-shadow pixels (3x3 closing
+   only); when two or more of those parts reach ``split_min_px`` each is reported on its
+   own and the small fragments are dropped, otherwise the blob stands as one.
 """
 
 from __future__ import annotations
@@ -78,6 +86,15 @@ class EgoMotionDetector:
     min_evidence_px: a blob needs this many work pixels changed against the reference too.
     shadow_ratio: (lo, hi) frame / background ratio of cast-shadow pixels; None = no test.
     min_body_px: non-shadow work pixels a blob needs to be reported (with shadow_ratio).
+    min_shadow_px: shadow work pixels a blob needs to be taken as a cast shadow (lone or
+      a piece). shadow_pairs: body-and-shadow blobs needed before the shadow direction and
+      reach are trusted. shadow_gain: smoothing gain of the direction from frame to frame.
+      shadow_dup_px: largest sideways offset (work pixels) of a shadow piece from the axis
+      through its caster. shadow_len_q: quantile of the recent body -> shadow-tip reaches
+      taken as the reach (partial shadows pull the median short). shadow_reach: a caster
+      may lie up to this many reaches sunward of a shadow piece.
+    seed_split: cut blobs between the previous frame's detections; seed_min_px: changed
+      body work pixels a piece needs to be reported.
     split_blob_px: blobs at least this large (full-resolution pixels) are split into their
       non-shadow parts when two or more parts reach split_min_px (full-resolution pixels);
       both sized for a person or vehicle at the working range (defaults: ~10x20 px people).
@@ -103,6 +120,16 @@ class EgoMotionDetector:
         min_body_px: int = 6,
         split_blob_px: float = 900.0,
         split_min_px: float = 60.0,
+        min_shadow_px: int = 12,
+        shadow_pairs: int = 5,
+        shadow_gain: float = 0.3,
+        shadow_to_body_px: float = 2.0,
+        shadow_dup_px: float = 6.0,
+        shadow_len_q: float = 0.6,
+        shadow_frac: float = 0.5,
+        shadow_reach: float = 1.5,
+        seed_split: bool = True,
+        seed_min_px: int = 12,
         masks: Sequence[Polygon] = (),
     ) -> None:
         self.work_scale = check_range("work_scale", work_scale, 0.05, 1.0)
@@ -122,6 +149,20 @@ class EgoMotionDetector:
         self.split_blob_px = check_range("split_blob_px", split_blob_px, 0.0, 1e9)
         self.split_min_px = check_range("split_min_px", split_min_px, 1.0, 1e9)
         self.min_evidence_px = int(check_range("min_evidence_px", min_evidence_px, 0, 1e6))
+        self.min_shadow_px = int(check_range("min_shadow_px", min_shadow_px, 1, 1e6))
+        self.shadow_pairs = int(check_range("shadow_pairs", shadow_pairs, 1, 1e6))
+        self.shadow_gain = check_range("shadow_gain", shadow_gain, 0.0, 1.0)
+        self.shadow_to_body_px = check_range("shadow_to_body_px", shadow_to_body_px, 0.0, 1e3)
+        self.shadow_dup_px = check_range("shadow_dup_px", shadow_dup_px, 0.0, 1e4)
+        self._sun_dir: F64 | None = None
+        self._last_cents: F64 | None = None
+        self.seed_split = bool(seed_split)
+        self.seed_min_px = int(check_range("seed_min_px", seed_min_px, 1, 1e6))
+        self.shadow_frac = check_range("shadow_frac", shadow_frac, 0.0, 1.0)
+        self.shadow_reach = check_range("shadow_reach", shadow_reach, 0.0, 10.0)
+        self._shadow_lens = np.zeros(0)
+        self.shadow_len_n = 200
+        self.shadow_len_q = check_range("shadow_len_q", shadow_len_q, 0.0, 1.0)
         self.polygons = check_polygons(masks)
         self._kernel = (
             cv2.getStructuringElement(cv2.MORPH_RECT, (self.close_px, self.close_px))
@@ -158,6 +199,9 @@ class EgoMotionDetector:
         self._frames = []
         self._to_now = np.zeros((0, 3, 3))
         self._bg = np.zeros((0, 0), np.uint8)
+        self._last_cents = None
+        self._sun_dir = None
+        self._shadow_lens = np.zeros(0)
 
     def _hw(self, full_hw: tuple[int, int], scale: float) -> tuple[int, int]:
         return max(1, round(full_hw[0] * scale)), max(1, round(full_hw[1] * scale))
@@ -219,6 +263,7 @@ class EgoMotionDetector:
             return PixelDetections.empty(t, usable=False, reason="history started")
         h_flow, why = self._ego_motion(prev, f)
         if h_flow is None:
+            self._last_cents = None
             self._frames = [g]
             self._bg = g
             self._to_now = np.eye(3)[None]
@@ -285,6 +330,7 @@ class EgoMotionDetector:
         if frac > self.global_change_frac:
             self.foreground = None
             self._bg = g
+            self._last_cents = None
             return PixelDetections.empty(
                 t, usable=False, reason=f"registration failed: {frac:.0%} of the frame changed"
             )
@@ -307,7 +353,7 @@ class EgoMotionDetector:
             # its non-shadow pixels; a blob of shadow alone is not reported.
             lo_r, hi_r = self.shadow_ratio
             ratio = g.ravel()[fg_idx] / (bg.ravel()[fg_idx] + 1.0)
-            body = (ratio < lo_r) | (ratio > hi_r)
+            body = ((ratio < lo_r) | (ratio > hi_r)) & (raw.ravel()[fg_idx] > 0)
             bl, bi = fg_lab[body], fg_idx[body]
             cnt = np.bincount(bl, minlength=n)
             ys, xs = np.divmod(bi, wh[1])
@@ -318,6 +364,17 @@ class EgoMotionDetector:
             cents[has, 0] = cx[has] / cnt[has]
             cents[has, 1] = cy[has] / cnt[has]
             keep_mask = ok & has & (area >= self.min_area_px)
+            shade = ~body & (ratio >= lo_r) & (ratio <= hi_r) & (raw.ravel()[fg_idx] > 0)
+            keep_mask = self._shadow_bodies(
+                fg_lab[shade],
+                fg_idx[shade],
+                cnt,
+                has,
+                cents,
+                ok & (area >= self.min_area_px),
+                keep_mask,
+                wh,
+            )
         else:
             keep_mask = ok & (area >= self.min_area_px)
         moving = np.zeros(wh, np.uint8)
@@ -329,10 +386,188 @@ class EgoMotionDetector:
         self.foreground = moving
         if self._blobs is None or self._blobs.work_hw != wh:
             self._blobs = BlobExtractor(wh, full_hw)
+        seeded = np.zeros(n, bool)
+        extra_st = np.zeros((0, 5), stats.dtype)
+        extra_ce = np.zeros((0, 2))
+        if self.seed_split and self._last_cents is not None and len(self._last_cents):
+            seeded, extra_st, extra_ce = self._split_by_seeds(
+                labels, fg_idx, fg_lab, body & (raw.ravel()[fg_idx] > 0), keep_mask, wh
+            )
         stats, cents, keep = self._split(
-            raw, fg_idx, fg_lab, body, keep_mask, stats, cents, area_scale
+            raw, fg_idx, fg_lab, body, keep_mask & ~seeded, stats, cents, area_scale
         )
-        return self._blobs.select(t, stats, cents, keep, change_bg, self.threshold, self.max_blobs)
+        if len(extra_st):
+            stats = np.concatenate((stats[keep], extra_st))
+            cents = np.concatenate((cents[keep], extra_ce))
+            keep = np.arange(len(stats))
+        out = self._blobs.select(t, stats, cents, keep, change_bg, self.threshold, self.max_blobs)
+        sx, sy = wh[1] / full_hw[1], wh[0] / full_hw[0]
+        self._last_cents = (out.centroid_px + 0.5) * np.array([sx, sy]) - 0.5
+        return out
+
+    def _shadow_bodies(
+        self,
+        sl: Image,
+        si: Image,
+        body_cnt: Image,
+        has: npt.NDArray[np.bool_],
+        cents: Image,
+        big_enough: npt.NDArray[np.bool_],
+        keep_mask: npt.NDArray[np.bool_],
+        wh: tuple[int, int],
+    ) -> npt.NDArray[np.bool_]:
+        """Learn the cast-shadow direction and report shadow-only blobs at their body end.
+
+        sl, si: blob labels and flat work-frame indices of the shadow pixels. body_cnt: (n,)
+        non-shadow pixels per blob; has: (n,) blobs with a body. cents: (n, 2) centroids,
+        work pixels, updated in place for the shadow-only blobs reported. big_enough: (n,)
+        blobs that pass the evidence and area tests. Returns the new keep mask.
+
+        The sun hardly moves during a flight, so in the image every shadow runs the same way
+        from its caster: the mean direction body -> shadow centroid over the blobs that show
+        both (carried from frame to frame by the homography's linear part, and smoothed) is
+        that way. The reach from a body's centroid to its shadow's tip (the shadow's last
+        pixel along that way) is learnt from the same blobs. A blob of shadow alone (a
+        mover whose body matches the ground, seen only by its shadow) is mostly the tip,
+        which moves into fresh ground every frame: its caster lies one reach sunward of
+        its tip."""
+        n = len(body_cnt)
+        scnt = np.bincount(sl, minlength=n)
+        ys, xs = np.divmod(si, wh[1])
+        sx = np.bincount(sl, weights=xs, minlength=n)
+        sy = np.bincount(sl, weights=ys, minlength=n)
+        pair = has & big_enough & (scnt >= self.min_body_px)
+        d_prev = self._sun_dir
+        if d_prev is not None and self.homography is not None:
+            d_prev = self.homography[:2, :2] @ d_prev
+            d_prev = d_prev / max(float(np.hypot(*d_prev)), 1e-9)
+        if int(np.count_nonzero(pair)) >= self.shadow_pairs:
+            v = np.stack((sx[pair] / scnt[pair], sy[pair] / scnt[pair]), 1) - cents[pair]
+            u = v / np.maximum(np.hypot(v[:, 0], v[:, 1]), 1e-9)[:, None]
+            m = u.sum(0)
+            if float(np.hypot(*m)) > 0.5 * len(u):  # directions agree (resultant length)
+                m = m / float(np.hypot(*m))
+                d_new = m if d_prev is None else d_prev + self.shadow_gain * (m - d_prev)
+                d_prev = d_new / max(float(np.hypot(*d_new)), 1e-9)
+        self._sun_dir = d_prev
+        if d_prev is None:
+            return keep_mask
+        # Tip of every shadow: its pixel farthest along the shadow direction (the last
+        # pixel of each label after sorting by label, then projection).
+        proj = xs * d_prev[0] + ys * d_prev[1]
+        perp = ys * d_prev[0] - xs * d_prev[1]
+        order = np.lexsort((proj, sl))
+        labs, last = np.unique(sl[order][::-1], return_index=True)
+        tip = np.zeros(n)
+        tip[labs] = proj[order][::-1][last]
+        if pair.any():
+            reach = tip[pair] - (cents[pair] @ d_prev)
+            lens = self._shadow_lens
+            self._shadow_lens = np.concatenate((lens, reach))[-self.shadow_len_n :]
+        lone = big_enough & ~has & (scnt >= self.min_shadow_px)
+        cand = big_enough & (scnt >= self.min_shadow_px) & (lone | keep_mask)
+        if len(self._shadow_lens) < self.shadow_pairs or not cand.any():
+            return keep_mask
+        length = float(np.quantile(self._shadow_lens, self.shadow_len_q))
+        labs = np.flatnonzero(cand)
+        p_body = tip[labs] - length
+        t_mid = np.bincount(sl, weights=perp, minlength=n)[labs] / scnt[labs]
+        ends = np.stack(
+            (p_body * d_prev[0] - t_mid * d_prev[1], p_body * d_prev[1] + t_mid * d_prev[0]), 1
+        )
+        # A shadow blob with a reported blob sunward of it, within a shadow's length and
+        # near its axis, is a shadow piece cut off its caster (or a shadow tip with a few
+        # pixels outside the ratio band): reporting it would be a duplicate.
+        kept = np.flatnonzero(keep_mask)
+        out = keep_mask.copy()
+        shadowy = lone[labs] | (scnt[labs] >= self.shadow_frac * (scnt[labs] + body_cnt[labs]))
+        if len(kept):
+            dx = cents[None, kept, 0] - cents[labs, None, 0]
+            dy = cents[None, kept, 1] - cents[labs, None, 1]
+            along = -(dx * d_prev[0] + dy * d_prev[1])
+            across = np.abs(dx * d_prev[1] - dy * d_prev[0])
+            near = (along > 0) & (along <= self.shadow_reach * length)
+            near &= across <= self.shadow_dup_px
+            near[labs[:, None] == kept[None, :]] = False
+            dup = near.any(1) & shadowy
+            out[labs[dup]] = False
+            labs, ends = labs[~dup], ends[~dup]
+        new = lone[labs]
+        cents[labs[new]] = ends[new]
+        out[labs[new]] = True
+        return out
+
+    def _split_by_seeds(
+        self,
+        labels: Image,
+        fg_idx: Image,
+        fg_lab: Image,
+        body: npt.NDArray[np.bool_],
+        keep_mask: npt.NDArray[np.bool_],
+        wh: tuple[int, int],
+    ) -> tuple[npt.NDArray[np.bool_], Image, F64]:
+        """Split blobs that hold two or more of the previous frame's detections (carried
+        into this frame by the homography): each body pixel of such a blob goes to its
+        nearest seed (a Voronoi partition), and each seed with at least ``min_body_px``
+        pixels is reported. Neighbours who walk into one another stay apart as long as
+        they were apart once.
+
+        labels: (h, w) blob labels of the closed foreground. fg_idx, fg_lab: its pixels'
+        flat indices and labels; body: (len(fg_idx),) True for changed non-shadow pixels.
+        keep_mask: (n,) blobs kept. Returns (n,) blobs split, and the pieces' (m, 5) stats
+        (x, y, w, h, area, work pixels) and (m, 2) centroids."""
+        n = len(keep_mask)
+        empty = (np.zeros(n, bool), np.zeros((0, 5), np.int32), np.zeros((0, 2)))
+        assert self._last_cents is not None
+        pts = cv2.perspectiveTransform(self._last_cents[:, None, :], self._to_now[-2])[:, 0]
+        xi, yi = np.round(pts[:, 0]).astype(np.int64), np.round(pts[:, 1]).astype(np.int64)
+        inside = (xi >= 0) & (yi >= 0) & (xi < wh[1]) & (yi < wh[0])
+        pts, sl = pts[inside], labels[yi[inside], xi[inside]]
+        good = keep_mask[sl]
+        pts, sl = pts[good], sl[good]
+        multi = np.bincount(sl, minlength=n) >= 2
+        multi[0] = False
+        if not multi.any():
+            return empty
+        m = multi[sl]
+        pts, sl = pts[m], sl[m]
+        # Seed table: per split blob up to K seeds (padded far away).
+        order = np.argsort(sl, kind="stable")
+        pts, sl = pts[order], sl[order]
+        labs, start, counts = np.unique(sl, return_index=True, return_counts=True)
+        k = int(min(counts.max(), 8))
+        rank = np.arange(len(sl)) - np.repeat(start, counts)
+        row = np.full(n, -1, np.int64)
+        row[labs] = np.arange(len(labs))
+        table = np.full((len(labs), k, 2), 1e9)
+        fit = rank < k
+        table[row[sl[fit]], rank[fit]] = pts[fit]
+        sel = body & multi[fg_lab]
+        pi, pl = fg_idx[sel], fg_lab[sel]
+        py, px = np.divmod(pi, wh[1])
+        cand = table[row[pl]]  # (P, K, 2)
+        d2 = (cand[:, :, 0] - px[:, None]) ** 2 + (cand[:, :, 1] - py[:, None]) ** 2
+        group = row[pl] * k + np.argmin(d2, axis=1)
+        ng = len(labs) * k
+        cnt = np.bincount(group, minlength=ng)
+        cx = np.bincount(group, weights=px, minlength=ng)
+        cy = np.bincount(group, weights=py, minlength=ng)
+        x0, y0 = np.full(ng, wh[1]), np.full(ng, wh[0])
+        x1, y1 = np.full(ng, -1), np.full(ng, -1)
+        np.minimum.at(x0, group, px)
+        np.minimum.at(y0, group, py)
+        np.maximum.at(x1, group, px)
+        np.maximum.at(y1, group, py)
+        real = cnt >= self.seed_min_px
+        # A blob whose pixels all went to one seed stays whole.
+        pieces_per_blob = np.bincount(np.flatnonzero(real) // k, minlength=len(labs))
+        real &= np.repeat(pieces_per_blob >= 2, k)
+        split = np.zeros(n, bool)
+        split[labs[pieces_per_blob >= 2]] = True
+        g = np.flatnonzero(real)
+        st = np.stack((x0[g], y0[g], x1[g] - x0[g] + 1, y1[g] - y0[g] + 1, cnt[g]), 1)
+        ce = np.stack((cx[g] / cnt[g], cy[g] / cnt[g]), 1)
+        return split, st.astype(np.int32), ce
 
     def _split(
         self,
