@@ -24,27 +24,36 @@ log = logging.getLogger("bluewatch.station")
 
 
 class DataClock:
-    """The station's time, taken from the data: the latest capture time received, advanced
-    by the time elapsed since it arrived, so that tracks coast and end when every feed is
-    silent. It never stamps data, and it runs as fast as the simulator feeds it."""
+    """The station's time, taken from the data, never from the wall clock.
 
-    def __init__(self) -> None:
-        self._t_us: int | None = None
-        self._at = 0.0
+    Each node's time is the latest capture time it delivered, advanced by the time elapsed
+    since that delivery. The station's time is the slowest of the nodes heard from in the
+    last ``stale_s`` seconds (a watermark, as in stream processing): a node that lags, or
+    runs slower than others in the simulator, holds the picture back instead of having its
+    detections dropped as late. A node silent for longer stops holding it back, and when
+    every node is silent the time still advances, so tracks coast and end.
+    """
+
+    def __init__(self, stale_s: float = 5.0) -> None:
+        self.stale_s = stale_s
+        self._nodes: dict[str, tuple[int, float]] = {}  # node -> (latest t_us, arrival)
         self._last = 0
         self._lock = threading.Lock()
 
-    def observe(self, t_us: int) -> None:
+    def observe(self, node_id: str, t_us: int) -> None:
         with self._lock:
-            if self._t_us is None or t_us > self._t_us:
-                self._t_us = t_us
-                self._at = time.monotonic()
+            old = self._nodes.get(node_id)
+            if old is None or t_us > old[0]:
+                self._nodes[node_id] = (t_us, time.monotonic())
 
     def now_us(self) -> int | None:
         with self._lock:
-            if self._t_us is None:
+            if not self._nodes:
                 return None
-            now = self._t_us + int((time.monotonic() - self._at) * 1e6)
+            wall = time.monotonic()
+            est = {n: t + int((wall - a) * 1e6) for n, (t, a) in self._nodes.items()}
+            live = [est[n] for n, (_, a) in self._nodes.items() if wall - a <= self.stale_s]
+            now = min(live) if live else max(est.values())
             self._last = max(self._last, now)
             return self._last
 
@@ -129,7 +138,7 @@ class Station:
     def _on_batch(self, batch: DetectionBatch) -> None:
         self.fusion.on_batch(batch)
         if batch.frames:
-            self.clock.observe(max(f.t_us for f in batch.frames))
+            self.clock.observe(batch.node_id, max(f.t_us for f in batch.frames))
 
     def fuse_once(self) -> Tracks | None:
         """One fusion step at the data clock's time: publish and keep the picture."""

@@ -1,0 +1,40 @@
+"""The station's data clock: a watermark over the nodes, advanced by elapsed time."""
+
+from __future__ import annotations
+
+import pytest
+
+from ground_station import service
+from ground_station.service import DataClock
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_slowest_live_node_sets_the_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    mono = FakeMonotonic()
+    monkeypatch.setattr(service.time, "monotonic", mono)
+    c = DataClock(stale_s=5.0)
+    assert c.now_us() is None
+    c.observe("uav1", 10_000_000)
+    c.observe("mast1", 7_000_000)  # three seconds behind
+    assert c.now_us() == 7_000_000
+    mono.t += 1.0
+    assert c.now_us() == 8_000_000
+    c.observe("mast1", 8_500_000)
+    assert c.now_us() == 8_500_000
+    # mast1 falls silent: after stale_s it no longer holds the picture back
+    mono.t += 2.0
+    c.observe("uav1", 13_000_000)
+    mono.t += 4.0
+    assert c.now_us() == 17_000_000
+    # never goes backwards, and keeps advancing when everyone is silent
+    mono.t += 10.0
+    assert c.now_us() == 27_000_000
+    c.observe("mast1", 9_000_000)
+    assert c.now_us() == 27_000_000
