@@ -93,6 +93,8 @@ class EgoMotionDetector:
       through its caster. shadow_len_q: quantile of the recent body -> shadow-tip reaches
       taken as the reach (partial shadows pull the median short). shadow_reach: a caster
       may lie up to this many reaches sunward of a shadow piece.
+    seed_factor: the seeds' outright difference from the model, as a fraction of the
+      change threshold (step 3).
     seed_split: cut blobs between the previous frame's detections; seed_min_px: changed
       body work pixels a piece needs to be reported.
     split_blob_px: blobs at least this large (full-resolution pixels) are split into their
@@ -115,7 +117,7 @@ class EgoMotionDetector:
         min_area_px: float = 32.0,
         max_blobs: int = 256,
         global_change_frac: float = 0.3,
-        min_evidence_px: int = 3,
+        min_evidence_px: int = 5,
         shadow_ratio: tuple[float, float] | None = (0.4, 0.7),
         min_body_px: int = 6,
         split_blob_px: float = 900.0,
@@ -129,6 +131,7 @@ class EgoMotionDetector:
         shadow_frac: float = 0.5,
         shadow_reach: float = 1.5,
         seed_split: bool = True,
+        seed_factor: float = 0.7,
         seed_min_px: int = 12,
         masks: Sequence[Polygon] = (),
     ) -> None:
@@ -157,6 +160,7 @@ class EgoMotionDetector:
         self._sun_dir: F64 | None = None
         self._last_cents: F64 | None = None
         self.seed_split = bool(seed_split)
+        self.seed_factor = check_range("seed_factor", seed_factor, 0.0, 10.0)
         self.seed_min_px = int(check_range("seed_min_px", seed_min_px, 1, 1e6))
         self.shadow_frac = check_range("shadow_frac", shadow_frac, 0.0, 1.0)
         self.shadow_reach = check_range("shadow_reach", shadow_reach, 0.0, 10.0)
@@ -318,8 +322,13 @@ class EgoMotionDetector:
         # Seeds: where the frame left the reference's range and differs from the model
         # outright. The model's own range test cannot see a mover that has shifted by a
         # pixel since the model last took it in; the seed protects that sliver, and the
-        # footprint under protection grows as the mover advances.
-        _, near = cv2.threshold(cv2.absdiff(g, bg), self.threshold, 255, cv2.THRESH_BINARY)
+        # footprint under protection grows as the mover advances. The outright difference
+        # is taken at a lower threshold (a hysteresis: the reference test already vouches
+        # for the change) so that a low-contrast mover the model has taken in is caught
+        # again as it edges forward.
+        _, near = cv2.threshold(
+            cv2.absdiff(g, bg), self.seed_factor * self.threshold, 255, cv2.THRESH_BINARY
+        )
         raw = cv2.bitwise_or(fg, cv2.bitwise_and(ev, near))
         if self._keep is not None:
             raw = cv2.bitwise_and(raw, self._keep)
