@@ -69,6 +69,33 @@ def test_lost_track_is_deleted_and_a_new_one_gets_a_new_id() -> None:
     assert int(again.tracklet_id[0]) != int(first.tracklet_id[0])
 
 
+def test_confirmed_tracklet_coasts_through_a_short_gap_only() -> None:
+    """Missed for a frame: reported at its predicted centroid with its id and box size;
+    missed for longer than ``coast`` frames: gone; next to a detection it did not take
+    (a new tracklet on the same mover): not reported twice."""
+    tf = TrackletFilter(k=3, n=5, coast=2, coast_clear_px=10)
+    for t in range(5):
+        seen = tf.step(dets(t, [(10.0 + 4 * t, 50.0)]))
+    tid = int(seen.tracklet_id[0])
+    gap1 = tf.step(dets(5, []))
+    assert gap1.tracklet_id.tolist() == [tid]
+    assert np.allclose(gap1.centroid_px, [[30.0, 50.0]], atol=0.5)
+    assert np.allclose(gap1.bbox_px[0, 2:], [10.0, 10.0])
+    assert len(tf.step(dets(6, []))) == 1
+    assert len(tf.step(dets(7, []))) == 0  # three frames unseen > coast
+    tf2 = TrackletFilter(k=3, n=5, gate_px=5, coast=2, coast_clear_px=10)
+    for t in range(5):
+        tf2.step(dets(t, [(10.0 + 4 * t, 50.0)]))
+    # The mover jumps out of the gate (a new tracklet) but stays within the clearance.
+    out = tf2.step(dets(5, [(36.0, 50.0)]))
+    assert len(out) == 0
+
+
+def test_coast_validation() -> None:
+    with pytest.raises(VisionConfigError, match="coast"):
+        TrackletFilter(k=2, n=3, coast=3)
+
+
 def test_unusable_frame_passes_through() -> None:
     tf = TrackletFilter()
     bad = PixelDetections.empty(5, usable=False, reason="ego-motion lost")
@@ -95,7 +122,7 @@ def test_validation(k: int, n: int) -> None:
 def test_output_is_a_subset_with_unique_ids(
     frames: list[list[tuple[float, float]]], k: int
 ) -> None:
-    tf = TrackletFilter(k=k, n=4, max_tracks=10)
+    tf = TrackletFilter(k=k, n=4, max_tracks=10, coast=0)
     for t, cs in enumerate(frames):
         d = dets(t, cs)
         o = tf.step(d)
