@@ -95,6 +95,9 @@ class EgoMotionDetector:
       may lie up to this many reaches sunward of a shadow piece.
     seed_factor: the seeds' outright difference from the model, as a fraction of the
       change threshold (step 3).
+    shadow_path_ratio: a lone shadow is taken for a shadow's tip (and reported at its
+      caster) when the ground between them is at most this many times as bright as the
+      blob; otherwise it is a dark mover and reported where it is.
     seed_split: cut blobs between the previous frame's detections; seed_min_px: changed
       body work pixels a piece needs to be reported.
     split_blob_px: blobs at least this large (full-resolution pixels) are split into their
@@ -132,6 +135,7 @@ class EgoMotionDetector:
         shadow_reach: float = 1.5,
         seed_split: bool = True,
         seed_factor: float = 0.7,
+        shadow_path_ratio: float = 1.25,
         seed_min_px: int = 12,
         masks: Sequence[Polygon] = (),
     ) -> None:
@@ -161,6 +165,7 @@ class EgoMotionDetector:
         self._last_cents: F64 | None = None
         self.seed_split = bool(seed_split)
         self.seed_factor = check_range("seed_factor", seed_factor, 0.0, 10.0)
+        self.shadow_path_ratio = check_range("shadow_path_ratio", shadow_path_ratio, 0.0, 10.0)
         self.seed_min_px = int(check_range("seed_min_px", seed_min_px, 1, 1e6))
         self.shadow_frac = check_range("shadow_frac", shadow_frac, 0.0, 1.0)
         self.shadow_reach = check_range("shadow_reach", shadow_reach, 0.0, 10.0)
@@ -383,6 +388,7 @@ class EgoMotionDetector:
                 ok & (area >= self.min_area_px),
                 keep_mask,
                 wh,
+                g,
             )
         else:
             keep_mask = ok & (area >= self.min_area_px)
@@ -424,6 +430,7 @@ class EgoMotionDetector:
         big_enough: npt.NDArray[np.bool_],
         keep_mask: npt.NDArray[np.bool_],
         wh: tuple[int, int],
+        g: Image,
     ) -> npt.NDArray[np.bool_]:
         """Learn the cast-shadow direction and report shadow-only blobs at their body end.
 
@@ -502,8 +509,21 @@ class EgoMotionDetector:
             out[labs[dup]] = False
             labs, ends = labs[~dup], ends[~dup]
         new = lone[labs]
-        cents[labs[new]] = ends[new]
-        out[labs[new]] = True
+        labs, ends = labs[new], ends[new]
+        if len(labs):
+            # Is it a shadow's tip? Then the ground between it and its caster is shadowed
+            # too (as dark as the blob); a dark mover taken for a shadow by the ratio test
+            # has bright ground there instead, and is reported where it is.
+            tip_xy = ends + length * d_prev
+            dark = np.bincount(sl, weights=g.ravel()[si], minlength=n)[labs] / scnt[labs]
+            fr = np.array([0.3, 0.5, 0.7])
+            path = tip_xy[:, None, :] - fr[None, :, None] * length * d_prev[None, None, :]
+            px = np.clip(np.round(path[..., 0]).astype(np.int64), 0, wh[1] - 1)
+            py = np.clip(np.round(path[..., 1]).astype(np.int64), 0, wh[0] - 1)
+            along = np.median(g[py, px], axis=1)
+            tipped = along <= self.shadow_path_ratio * dark
+            cents[labs[tipped]] = ends[tipped]
+            out[labs] = True
         return out
 
     def _split_by_seeds(
