@@ -99,7 +99,8 @@ class EgoMotionDetector:
       caster) when the ground between them is at most this many times as bright as the
       blob; otherwise it is a dark mover and reported where it is.
     seed_split: cut blobs between the previous frame's detections; seed_min_px: changed
-      body work pixels a piece needs to be reported.
+      body work pixels a piece needs to be reported; seed_max_blob_px: blobs larger than
+      this (full-resolution pixels; a few vehicles' worth) are not cut.
     split_blob_px: blobs at least this large (full-resolution pixels) are split into their
       non-shadow parts when two or more parts reach split_min_px (full-resolution pixels);
       both sized for a person or vehicle at the working range (defaults: ~10x20 px people).
@@ -137,6 +138,7 @@ class EgoMotionDetector:
         seed_factor: float = 0.7,
         shadow_path_ratio: float = 1.25,
         seed_min_px: int = 12,
+        seed_max_blob_px: float = 6000.0,
         masks: Sequence[Polygon] = (),
     ) -> None:
         self.work_scale = check_range("work_scale", work_scale, 0.05, 1.0)
@@ -167,6 +169,7 @@ class EgoMotionDetector:
         self.seed_factor = check_range("seed_factor", seed_factor, 0.0, 10.0)
         self.shadow_path_ratio = check_range("shadow_path_ratio", shadow_path_ratio, 0.0, 10.0)
         self.seed_min_px = int(check_range("seed_min_px", seed_min_px, 1, 1e6))
+        self.seed_max_blob_px = check_range("seed_max_blob_px", seed_max_blob_px, 0.0, 1e9)
         self.shadow_frac = check_range("shadow_frac", shadow_frac, 0.0, 1.0)
         self.shadow_reach = check_range("shadow_reach", shadow_reach, 0.0, 10.0)
         self._shadow_lens = np.zeros(0)
@@ -405,8 +408,11 @@ class EgoMotionDetector:
         extra_st = np.zeros((0, 5), stats.dtype)
         extra_ce = np.zeros((0, 2))
         if self.seed_split and self._last_cents is not None and len(self._last_cents):
+            # Blobs far larger than a mover are not movers in contact (a patch of ground
+            # that failed to register): cutting them up would only multiply the false alarm.
+            small = keep_mask & (area <= self.seed_max_blob_px)
             seeded, extra_st, extra_ce = self._split_by_seeds(
-                labels, fg_idx, fg_lab, body & (raw.ravel()[fg_idx] > 0), keep_mask, wh
+                labels, fg_idx, fg_lab, body & (raw.ravel()[fg_idx] > 0), small, wh
             )
         stats, cents, keep = self._split(
             raw, fg_idx, fg_lab, body, keep_mask & ~seeded, stats, cents, area_scale
