@@ -32,8 +32,7 @@ COMMANDS: dict[str, Sub] = {
     "sim": Sub("run a simulator scenario and its simulated devices", "bluewatch.cmd_sim"),
     "evaluate": Sub(
         "run a scenario end to end through a real broker and print scored metrics as JSON",
-        None,
-        "the simulator issue (scorer) and the fusion issue",
+        "bluewatch.cmd_evaluate",
     ),
     "bench": Sub(
         "run a benchmark against its baseline and print figures as JSON", "bluewatch.bench"
