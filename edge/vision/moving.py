@@ -24,10 +24,10 @@ by ``flow_scale``):
 5. Cast shadows (luminance ratio test) are left out of the centroid. The shadow direction
    in the image is learnt from blobs that show a body and its shadow (body -> shadow
    centroid, carried by the homography and smoothed), and the reach from a body's
-   centroid to its shadow's tip likewise. A blob of shadow alone is reported at its
-   caster (tip minus the reach) unless a reported blob already lies sunward of it within
-   that reach (then it is a shadow piece cut off its body, as is a mostly-shadow blob
-   with a reported blob there).
+   centroid to its shadow's tip likewise. A blob of (mostly) shadow is a shadow piece
+   cut off its body when a reported blob lies sunward of it within that reach, and is
+   dropped; otherwise it is reported at its caster (tip minus the reach) when the
+   ground between them is shadowed too, or where it is (a dark mover) when not.
 6. Neighbours merged by the closing (one's shadow reaching the next, in a crowd): a blob
    holding two or more of the previous frame's detections (warped into this frame) is
    cut between them, each changed body pixel going to the nearest (a Voronoi
@@ -92,7 +92,9 @@ class EgoMotionDetector:
       shadow_dup_px: largest sideways offset (work pixels) of a shadow piece from the axis
       through its caster. shadow_len_q: quantile of the recent body -> shadow-tip reaches
       taken as the reach (partial shadows pull the median short). shadow_reach: a caster
-      may lie up to this many reaches sunward of a shadow piece.
+      may lie up to this many reaches sunward of a shadow piece. shadow_frac: a blob with
+      at least this fraction of shadow pixels counts as a shadow (a piece, or a caster's
+      whole shadow with a few body-like pixels).
     seed_factor: the seeds' outright difference from the model, as a fraction of the
       change threshold (step 3).
     shadow_path_ratio: a lone shadow is taken for a shadow's tip (and reported at its
@@ -132,7 +134,7 @@ class EgoMotionDetector:
         shadow_to_body_px: float = 2.0,
         shadow_dup_px: float = 6.0,
         shadow_len_q: float = 0.6,
-        shadow_frac: float = 0.5,
+        shadow_frac: float = 0.3,
         shadow_reach: float = 1.5,
         seed_split: bool = True,
         seed_factor: float = 0.7,
@@ -513,9 +515,8 @@ class EgoMotionDetector:
             near[labs[:, None] == kept[None, :]] = False
             dup = near.any(1) & shadowy
             out[labs[dup]] = False
-            labs, ends = labs[~dup], ends[~dup]
-        new = lone[labs]
-        labs, ends = labs[new], ends[new]
+            labs, ends, shadowy = labs[~dup], ends[~dup], shadowy[~dup]
+        labs, ends = labs[shadowy], ends[shadowy]
         if len(labs):
             # Is it a shadow's tip? Then the ground between it and its caster is shadowed
             # too (as dark as the blob); a dark mover taken for a shadow by the ratio test
