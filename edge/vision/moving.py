@@ -628,15 +628,26 @@ class EgoMotionDetector:
         sel = body & big[fg_lab] & (raw.ravel()[fg_idx] > 0)
         if not big.any() or not sel.any():
             return stats, cents, np.flatnonzero(keep_mask)
-        seeds: Image = np.zeros(raw.shape, np.uint8)
-        seeds.ravel()[fg_idx[sel]] = 255
+        # Label only the window holding the big blobs; two margin pixels keep the 3x3
+        # closing exactly as on the whole frame.
+        bs = stats[big]
+        x0, y0 = max(int(bs[:, 0].min()) - 2, 0), max(int(bs[:, 1].min()) - 2, 0)
+        x1 = min(int((bs[:, 0] + bs[:, 2]).max()) + 2, raw.shape[1])
+        y1 = min(int((bs[:, 1] + bs[:, 3]).max()) + 2, raw.shape[0])
+        sy, sx = np.divmod(fg_idx[sel], raw.shape[1])
+        seeds: Image = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        seeds[sy - y0, sx - x0] = 255
         parts = cv2.morphologyEx(seeds, cv2.MORPH_CLOSE, self._k3)
         n_p, plab, pstats, pcents = cv2.connectedComponentsWithStatsWithAlgorithm(
             parts, 8, cv2.CV_32S, cv2.CCL_GRANA
         )
+        pstats = pstats.copy()
+        pstats[:, 0] += x0
+        pstats[:, 1] += y0
+        pcents = pcents + np.array([x0, y0])
         # Each part's blob: the closed-foreground label under its seed pixels.
         parent = np.zeros(n_p, np.int64)
-        parent[plab.ravel()[fg_idx[sel]]] = fg_lab[sel]
+        parent[plab[sy - y0, sx - x0]] = fg_lab[sel]
         large = pstats[:, 4] * area_scale >= self.split_min_px
         large[0] = False
         split = np.bincount(parent[large], minlength=len(stats)) >= 2
