@@ -23,6 +23,7 @@ class NodeStats:
     bad_frames: int = 0
     detections: int = 0
     no_pose_frames: int = 0
+    ground_misses: int = 0
     batches: int = 0
     fps: float = 0.0
 
@@ -119,11 +120,15 @@ class Node:
             quality = geo.quality[i]
             lat, lon = float(geo.lat_deg[i]), float(geo.lon_deg[i])
             if not (np.isfinite(lat) and np.isfinite(lon) and np.all(np.isfinite(cov))):
-                # A ray that missed the ground still reports the detection, without a place.
-                lat, lon = (pose.lat_deg, pose.lon_deg) if pose is not None else (0.0, 0.0)
+                if pose is not None:
+                    # The ray misses the ground (sky, horizon, beyond range): nothing on the
+                    # ground moved there, and a place cannot be given. Counted, not sent.
+                    self.stats.ground_misses += 1
+                    continue
+                # No pose: the detection goes out without a place, marked so.
+                lat, lon = 0.0, 0.0
                 cov = np.array([[1e8, 0.0], [0.0, 1e8]])
-                if quality == GeotagQuality.OK:
-                    quality = GeotagQuality.NO_POSE
+                quality = GeotagQuality.NO_POSE
             out.append(
                 Detection(
                     tracklet_id=int(dets.tracklet_id[i]),
@@ -184,5 +189,6 @@ class Node:
             gnss_fix=str(extra.get("gnss_fix", "unknown")),
             gnss_integrity=str(extra.get("gnss_integrity", "unknown")),
             detail=f"frames {self.stats.frames}, unusable {self.stats.unusable_frames}, "
-            f"bad {self.stats.bad_frames}, no pose {self.stats.no_pose_frames}",
+            f"bad {self.stats.bad_frames}, no pose {self.stats.no_pose_frames}, "
+            f"off-ground detections {self.stats.ground_misses}",
         )
