@@ -86,6 +86,10 @@ class EgoMotionDetector:
     min_evidence_px: a blob needs this many work pixels changed against the reference too.
     shadow_ratio: (lo, hi) frame / background ratio of cast-shadow pixels; None = no test.
     min_body_px: non-shadow work pixels a blob needs to be reported (with shadow_ratio).
+    min_thick_px: a blob is reported when its area is at least this many times its longer
+      box side (work pixels): a mean thickness that rejects the one- or two-pixel lines
+      that sharp edges (road markings, field boundaries) leave where registration is off
+      by a fraction of a pixel, but not a person or a vehicle.
     min_shadow_px: shadow work pixels a blob needs to be taken as a cast shadow (lone or
       a piece). shadow_pairs: body-and-shadow blobs needed before the shadow direction and
       reach are trusted. shadow_gain: smoothing gain of the direction from frame to frame.
@@ -123,7 +127,7 @@ class EgoMotionDetector:
         min_area_px: float = 32.0,
         max_blobs: int = 256,
         global_change_frac: float = 0.3,
-        min_evidence_px: int = 5,
+        min_evidence_px: int = 4,
         shadow_ratio: tuple[float, float] | None = (0.4, 0.7),
         min_body_px: int = 4,
         split_blob_px: float = 900.0,
@@ -141,6 +145,7 @@ class EgoMotionDetector:
         shadow_path_ratio: float = 1.25,
         seed_min_px: int = 12,
         seed_max_blob_px: float = 6000.0,
+        min_thick_px: float = 1.5,
         masks: Sequence[Polygon] = (),
     ) -> None:
         self.work_scale = check_range("work_scale", work_scale, 0.05, 1.0)
@@ -171,6 +176,7 @@ class EgoMotionDetector:
         self.seed_factor = check_range("seed_factor", seed_factor, 0.0, 10.0)
         self.shadow_path_ratio = check_range("shadow_path_ratio", shadow_path_ratio, 0.0, 10.0)
         self.seed_min_px = int(check_range("seed_min_px", seed_min_px, 1, 1e6))
+        self.min_thick_px = check_range("min_thick_px", min_thick_px, 0.0, 100.0)
         self.seed_max_blob_px = check_range("seed_max_blob_px", seed_max_blob_px, 0.0, 1e9)
         self.shadow_frac = check_range("shadow_frac", shadow_frac, 0.0, 1.0)
         self.shadow_reach = check_range("shadow_reach", shadow_reach, 0.0, 10.0)
@@ -383,6 +389,7 @@ class EgoMotionDetector:
             cents[has, 0] = cx[has] / cnt[has]
             cents[has, 1] = cy[has] / cnt[has]
             keep_mask = ok & has & (area >= self.min_area_px)
+            keep_mask &= stats[:, 4] >= self.min_thick_px * stats[:, 2:4].max(axis=1)
             shade = ~body & (ratio >= lo_r) & (ratio <= hi_r) & (raw.ravel()[fg_idx] > 0)
             keep_mask = self._shadow_bodies(
                 fg_lab[shade],
@@ -397,6 +404,7 @@ class EgoMotionDetector:
             )
         else:
             keep_mask = ok & (area >= self.min_area_px)
+            keep_mask &= stats[:, 4] >= self.min_thick_px * stats[:, 2:4].max(axis=1)
         moving = np.zeros(wh, np.uint8)
         moving.ravel()[fg_idx[ok[fg_lab]]] = 255
         # Selective update: the model takes this frame except under moving blobs, so a

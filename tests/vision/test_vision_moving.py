@@ -1,8 +1,8 @@
 """EgoMotionDetector: ego-motion estimate against a known homography, movers found while the
 camera moves, unusable frames when ego-motion is lost, and a short sequence from the
 simulator's renderer scored against its truth, bare and wrapped in tracklets as a node runs
-it (measured on frames 12-29: recall 0.930, precision 0.939 bare; recall 0.916, precision
-0.948 with tracklets), and a mover seen only by its shadow reported at its body."""
+it (measured on frames 12-29: recall 0.937, precision 0.939 bare; recall 0.923, precision
+0.945 with tracklets), and a mover seen only by its shadow reported at its body."""
 
 from __future__ import annotations
 
@@ -115,9 +115,9 @@ def test_simulated_uav_sequence_recall_and_precision() -> None:
             score.add(d.centroid_px, clip.boxes[k], clip.moving[k], (1080, 1920))
             score_tracked.add(dt.centroid_px, clip.boxes[k], clip.moving[k], (1080, 1920))
     assert score.eligible > 500
-    assert score.recall >= 0.91, score
+    assert score.recall >= 0.92, score
     assert score.precision >= 0.92, score
-    assert score_tracked.recall >= 0.89, score_tracked
+    assert score_tracked.recall >= 0.90, score_tracked
     assert score_tracked.precision >= 0.93, score_tracked
 
 
