@@ -21,9 +21,10 @@ from bluewatch.chain import Chain, ChainSpec
 from bluewatch.nodes import RunningNode, build_node
 from edge.types import FloatArray, GeotagQuality
 from edge.wire import FrameDetections
+from ground_station.fusion.metrics import cep
 from ground_station.store import query_health
 from sim.scenario import load_scenario
-from sim.score import cep, match_detections
+from sim.score import match_detections
 from sim.truth import view_of
 from sim.world import World
 
@@ -120,5 +121,5 @@ def test_mavlink_pose_path_geotags_onto_the_truth(
         errs.append(m.geoloc_err_m)
     err = np.concatenate(errs)
     assert err.size >= 40
-    cep50, cep95 = cep(err)
+    cep50, cep95 = cep(err, 50.0), cep(err, 95.0)
     assert cep50 < 3.0 and cep95 < 8.0, (cep50, cep95)

@@ -26,9 +26,10 @@ from edge.geo import geotag
 from edge.pose.pelco import set_pan
 from edge.types import FloatArray, GeotagQuality, Pose
 from edge.wire import FrameDetections
+from ground_station.fusion.metrics import cep
 from ground_station.store import query_health
 from hw.serial_url import parse_serial_url
-from sim.score import cep, match_detections
+from sim.score import match_detections
 from sim.truth import view_of
 from sim.world import World
 
@@ -194,7 +195,7 @@ def test_mast_pelco_and_gnss_pose_path_geotags_onto_the_truth(
     after = err.t_us > t_cmd + (SLEW_S + 0.5) * 1e6
     assert err.pose.size >= 60 and int(after.sum()) >= 20, (err.pose.size, int(after.sum()))
     figures = {
-        name: cep(a)
+        name: (cep(a, 50.0), cep(a, 95.0))
         for name, a in (
             ("pose path", err.pose),
             ("pose path after the turn", err.pose[after]),

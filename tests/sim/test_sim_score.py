@@ -7,21 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from sim.scenario import load_scenario
-from sim.score import (
-    DetectionFrame,
-    TrackFrame,
-    cep,
-    gospa,
-    match_detections,
-    mot_metrics,
-    ospa,
-    score,
-)
+from sim.score import DetectionFrame, TrackFrame, match_detections, score
 from sim.truth import TruthLog, TruthWriter, truth_en_at, view_of
 from sim.world import World
 
@@ -34,42 +24,6 @@ pts = arrays(
 )
 
 
-def test_gospa_closed_forms() -> None:
-    x = np.array([[0.0, 0.0], [10.0, 0.0]])
-    assert gospa(x, x).distance_m == 0.0
-    # one estimate 3 m off, one target missed: sqrt(9 + 10^2 / 2)
-    r = gospa(x, np.array([[3.0, 0.0]]))
-    assert r.distance_m == pytest.approx(math.sqrt(9 + 50))
-    assert (r.n_missed, r.n_false) == (1, 0)
-    # beyond the cut-off: a miss plus a false track
-    r = gospa(x[:1], np.array([[30.0, 0.0]]))
-    assert r.distance_m == pytest.approx(math.sqrt(50 + 50))
-    assert gospa(np.zeros((0, 2)), np.zeros((0, 2))).distance_m == 0.0
-
-
-def test_ospa_closed_forms() -> None:
-    x = np.array([[0.0, 0.0], [10.0, 0.0]])
-    assert ospa(x, x) == 0.0
-    assert ospa(x, np.array([[3.0, 0.0]])) == pytest.approx(math.sqrt((9 + 100) / 2))
-    assert ospa(x, np.zeros((0, 2))) == 10.0
-
-
-@settings(max_examples=60, deadline=None)
-@given(pts, pts)
-def test_gospa_is_a_symmetric_bounded_metric(a: np.ndarray, b: np.ndarray) -> None:
-    g = gospa(a, b).distance_m
-    assert g == pytest.approx(gospa(b, a).distance_m)
-    assert 0.0 <= g <= math.sqrt((len(a) + len(b)) * 100 / 2) + 1e-9
-    assert 0.0 <= ospa(a, b) <= 10.0 + 1e-9
-
-
-def test_cep_quantiles() -> None:
-    e = np.arange(1, 101, dtype=float)
-    c50, c95 = cep(e)
-    assert c50 == pytest.approx(50.5) and c95 == pytest.approx(95.05)
-    assert all(math.isnan(v) for v in cep(np.zeros(0)))
-
-
 def test_match_detections_counts() -> None:
     boxes = np.array([[100, 100, 20, 20], [300, 300, 10, 30]], dtype=float)
     en = np.array([[0.0, 0.0], [50.0, 50.0]])
@@ -78,17 +32,6 @@ def test_match_detections_counts() -> None:
     m = match_detections(det, den, boxes, en)
     assert (m.tp, m.fp, m.fn) == (1, 2, 1)
     assert m.geoloc_err_m.tolist() == pytest.approx([1.0])  # the one nearer the centre
-
-
-def test_mot_metrics_perfect_and_switch() -> None:
-    t = np.array([[0.0, 0.0], [20.0, 0.0]])
-    ids = np.array([1, 2])
-    perfect = [(ids, t + k, np.array([7, 8]), t + k) for k in range(10)]
-    m = mot_metrics(perfect)
-    assert m["mota"] == pytest.approx(1.0) and m["idf1"] == pytest.approx(1.0)
-    swapped = perfect[:5] + [(ids, t + k, np.array([8, 7]), t + k) for k in range(5, 10)]
-    m = mot_metrics(swapped)
-    assert m["id_switches"] == 2 and m["idf1"] < 1.0
 
 
 @pytest.fixture(scope="module")
