@@ -26,6 +26,7 @@ from edge.ports import Detector, FrameSource, PoseSource, SourceError
 from edge.sender import BatchSender
 from edge.spool import Spool
 from edge.types import CameraModel
+from edge.vision.lens import UndistortingDetector
 from edge.vision.tracklets import TrackedDetector
 from edge.wire import Command, Kind, Topics, WireError, decode
 
@@ -99,13 +100,17 @@ DETECTORS: dict[str, str] = {
 }
 
 
-def _detector(cfg: NodeConfig) -> Detector:
+def _detector(cfg: NodeConfig, camera: CameraModel) -> Detector:
     mod, _, cls = DETECTORS[cfg.detector.mode].partition(":")
     factory = getattr(importlib.import_module(mod), cls)
     det: Detector = factory(sensitivity=cfg.detector.sensitivity, masks=cfg.detector.masks)
     # Tracklets give each mover a stable id and drop flicker (k-of-n persistence), so the
     # node publishes objects, not noise.
-    return TrackedDetector(det)
+    det = TrackedDetector(det)
+    if cfg.detector.mode == "moving" and any(camera.dist):
+        # Ego-motion is a homography only without lens distortion (edge/vision/lens.py).
+        det = UndistortingDetector(det, camera)
+    return det
 
 
 @dataclass
@@ -205,7 +210,7 @@ def build_node(
         cfg.node_id,
         sources.frames,
         sources.pose,
-        _detector(cfg),
+        _detector(cfg, sources.camera),
         geotagger,
         sink=sender.send,
         status_sink=sender.send_status,
