@@ -363,13 +363,13 @@ class EgoMotionDetector:
             fg, 8, cv2.CV_32S, cv2.CCL_GRANA
         )
         lab = labels.ravel()
-        evidence = np.bincount(lab[np.flatnonzero(ev)], minlength=n)
+        fg_idx = np.flatnonzero(fg)  # movers are a few per cent of the frame
+        fg_lab = lab[fg_idx]
+        evidence = np.bincount(fg_lab[ev.ravel()[fg_idx] > 0], minlength=n)
         ok = evidence >= self.min_evidence_px
         ok[0] = False
         area_scale = full_hw[0] * full_hw[1] / (wh[0] * wh[1])
         area = stats[:, 4] * area_scale
-        fg_idx = np.flatnonzero(fg)  # movers are a few per cent of the frame
-        fg_lab = lab[fg_idx]
         body = np.ones(len(fg_idx), bool)
         if self.shadow_ratio is not None:
             # Cast shadows: the ground darkened by a near-constant ratio (the luminance
@@ -489,9 +489,10 @@ class EgoMotionDetector:
         proj = xs * d_prev[0] + ys * d_prev[1]
         perp = ys * d_prev[0] - xs * d_prev[1]
         order = np.lexsort((proj, sl))
-        labs, last = np.unique(sl[order][::-1], return_index=True)
+        sl_o = sl[order]
+        last = np.flatnonzero(np.diff(sl_o, append=-1) != 0)  # last pixel of each label
         tip = np.zeros(n)
-        tip[labs] = proj[order][::-1][last]
+        tip[sl_o[last]] = proj[order[last]]
         if pair.any():
             reach = tip[pair] - (cents[pair] @ d_prev)
             lens = self._shadow_lens
