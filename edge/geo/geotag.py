@@ -322,16 +322,23 @@ def _covariance(
     Works on (K, 3, N) arrays (K error sources) so that every operation runs along N.
     """
     n = d.shape[0]
-    dt = d.T  # (3, N)
+    # Single precision: the covariance needs three significant digits, and float32 halves
+    # the memory traffic of the (K, 3, N) work arrays, the cost of this step.
+    f32 = np.float32
+    s = np.asarray(s, f32)
+    axes = np.asarray(axes, f32)
+    r_nc = np.asarray(r_nc, f32)
+    jpx = None if jpx is None else np.asarray(jpx, f32)
+    dt = np.asarray(d.T, f32)  # (3, N)
     att = pose.att_sigma_rad
     yaw = att if prm.yaw_sigma_rad is None else prm.yaw_sigma_rad
     g = prm.gimbal_sigma_rad
     timed = motion is not None and prm.time_sigma_s > 0.0
     k = 11 + int(timed)
-    dv = np.empty((k, 3, n))  # displacements before projection onto the terrain
+    dv = np.empty((k, 3, n), f32)  # displacements before projection onto the terrain
 
     # Angles: dd = (sigma_k a_k) x d, displacement s dd.
-    a = axes * np.array([att, att, yaw, g, g, g])[:, None]  # (6, 3)
+    a = axes * np.array([att, att, yaw, g, g, g], f32)[:, None]  # (6, 3)
     dv[:6, 0] = (a[:, 1:2] * dt[2] - a[:, 2:3] * dt[1]) * s
     dv[:6, 1] = (a[:, 2:3] * dt[0] - a[:, 0:1] * dt[2]) * s
     dv[:6, 2] = (a[:, 0:1] * dt[1] - a[:, 1:2] * dt[0]) * s
@@ -356,7 +363,7 @@ def _covariance(
         dv[11, 1] = (w[2] * dt[0] - w[0] * dt[2]) * s + vel[1]
         dv[11, 2] = (w[0] * dt[1] - w[1] * dt[0]) * s + vel[2]
 
-    m = normal.T  # (3, N)
+    m = np.asarray(normal.T, f32)  # (3, N)
     md = m[0] * dt[0] + m[1] * dt[1] + m[2] * dt[2]
     q = (m[0] * dv[:, 0] + m[1] * dv[:, 1] + m[2] * dv[:, 2]) / md  # (K, N)
     jn = dv[:, 0] - dt[0] * q

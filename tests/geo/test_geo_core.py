@@ -173,8 +173,9 @@ def test_covariance_tilt_closed_form() -> None:
     along = h * sig / math.cos(theta) ** 2  # pitch (roll adds nothing along-look)
     across_yaw = h * math.tan(theta) * sig
     across_roll = h * sig  # roll turns the ray about the north axis through the camera
-    assert cov[0, 0] == pytest.approx(along**2, rel=1e-9)
-    assert cov[1, 1] == pytest.approx(across_yaw**2 + across_roll**2, rel=1e-9)
+    # The covariance is computed in single precision (edge.geo.geotag._covariance).
+    assert cov[0, 0] == pytest.approx(along**2, rel=1e-6)
+    assert cov[1, 1] == pytest.approx(across_yaw**2 + across_roll**2, rel=1e-6)
 
 
 def _simulate(
