@@ -69,6 +69,15 @@ class FusionSection(Section):
     coast_after_s: float = Field(0.5, gt=0, description="unseen this long: coasting")
     delete_after_s: float = Field(5.0, gt=0, description="unseen this long: deleted")
     tentative_delete_after_s: float = Field(0.5, gt=0, description="unconfirmed tracks go sooner")
+    confirm_score: float | None = Field(
+        None,
+        gt=0,
+        description="confirm by track score (log-likelihood ratio) at this value instead of "
+        "confirm_hits; unset = M-of-N",
+    )
+    clutter_map: bool = Field(
+        False, description="learn each node's false-alarm density per place (track score only)"
+    )
     history_period_s: float = Field(1.0, gt=0, description="store the picture this often")
 
 

@@ -15,7 +15,13 @@ from edge.mqttclient import client_options, connect, make_client
 from edge.wire import DetectionBatch, Kind, Topics, Tracks, encode
 from ground_station.api import create_app
 from ground_station.config import FusionSection, StationConfig
-from ground_station.fusion import MofNLifeCycle, Tracker, TrackerConfig
+from ground_station.fusion import (
+    ClutterMap,
+    MofNLifeCycle,
+    Tracker,
+    TrackerConfig,
+    TrackScoreLifeCycle,
+)
 from ground_station.fusion_wire import LiveFusion, StationOrigin
 from ground_station.ingest import Ingest, Trust
 from ground_station.store import Store
@@ -59,15 +65,22 @@ class DataClock:
 
 
 def make_tracker(f: FusionSection) -> Tracker:
+    times = {
+        "confirm_window_s": f.confirm_window_s,
+        "coast_after_s": f.coast_after_s,
+        "delete_after_s": f.delete_after_s,
+        "tentative_delete_after_s": f.tentative_delete_after_s,
+    }
+    life = (
+        MofNLifeCycle(confirm_hits=f.confirm_hits, **times)
+        if f.confirm_score is None
+        else TrackScoreLifeCycle(confirm_score=f.confirm_score, **times)
+    )
+    score = f.confirm_score is not None and f.clutter_map
     return Tracker(
-        lifecycle=MofNLifeCycle(
-            confirm_hits=f.confirm_hits,
-            confirm_window_s=f.confirm_window_s,
-            coast_after_s=f.coast_after_s,
-            delete_after_s=f.delete_after_s,
-            tentative_delete_after_s=f.tentative_delete_after_s,
-        ),
+        lifecycle=life,
         config=TrackerConfig(reorder_window_s=f.reorder_window_s),
+        clutter=ClutterMap() if score else None,
     )
 
 

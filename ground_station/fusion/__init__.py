@@ -6,14 +6,20 @@ Pure core: arrays in, arrays out, time passed in. Compose a :class:`Tracker` fro
 """
 
 from ground_station.fusion.assign import GNNAssociator
+from ground_station.fusion.clutter import ClutterMap
 from ground_station.fusion.gating import MahalanobisGate, Pairs
 from ground_station.fusion.kalman import ConstantVelocityPredictor, KalmanPositionUpdater
-from ground_station.fusion.lifecycle import MeasurementInitiator, MofNLifeCycle
+from ground_station.fusion.lifecycle import (
+    MeasurementInitiator,
+    MofNLifeCycle,
+    TrackScoreLifeCycle,
+)
 from ground_station.fusion.tracker import Tracker, TrackerConfig
 from ground_station.fusion.types import DetectionArrays, FusionInputError, TrackSet, TrackStatus
 from ground_station.fusion.validate import InputLimits
 
 __all__ = [
+    "ClutterMap",
     "ConstantVelocityPredictor",
     "DetectionArrays",
     "FusionInputError",
@@ -26,6 +32,7 @@ __all__ = [
     "Pairs",
     "TrackSet",
     "TrackStatus",
+    "TrackScoreLifeCycle",
     "Tracker",
     "TrackerConfig",
 ]

@@ -18,6 +18,7 @@ _FIELDS: dict[str, tuple[tuple[int | str, ...], type, int]] = {
     "p": ((4, 4), np.float64, 0),
     "status": ((), np.int8, 0),
     "hits": ((), np.int64, 0),
+    "score": ((), np.float64, 0),
     "t_first": ((), np.int64, 0),
     "t_update": ((), np.int64, 0),
     "seen": (("K",), np.bool_, 0),

@@ -35,6 +35,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ground_station.fusion.assign import GNNAssociator
+from ground_station.fusion.clutter import ClutterMap
 from ground_station.fusion.gating import MahalanobisGate, TrackIndex
 from ground_station.fusion.kalman import ConstantVelocityPredictor, KalmanPositionUpdater, inv2
 from ground_station.fusion.lifecycle import MeasurementInitiator, MofNLifeCycle
@@ -112,6 +113,7 @@ class Tracker:
         lifecycle: MofNLifeCycle | None = None,
         config: TrackerConfig | None = None,
         limits: InputLimits | None = None,
+        clutter: ClutterMap | None = None,
     ) -> None:
         # Each tracker gets its own parts (no shared default objects).
         self.predictor = predictor or ConstantVelocityPredictor()
@@ -122,6 +124,8 @@ class Tracker:
         self.lifecycle = lifecycle or MofNLifeCycle()
         self.config = config or TrackerConfig()
         self.limits = limits or InputLimits()
+        # Optional: a learnt per-node false-alarm density for the track score.
+        self.clutter = clutter
         k = self.config.max_nodes
         self.rejected: Counter[str] = Counter()
         self.rejected_by_node: Counter[tuple[str, str]] = Counter()
@@ -224,7 +228,7 @@ class Tracker:
             age_s=(t - tab.view("t_first")) * _US,
             last_update_us=tab.view("t_update").copy(),
             hits=tab.view("hits").copy(),
-            quality=self.lifecycle.quality(tab.view("hits"), since),
+            quality=self.lifecycle.quality(tab.view("hits"), tab.view("score"), since),
             seen_by=tab.view("seen")[:, : len(self._nodes)].copy(),
             nodes=self.nodes,
             contributions=self._contrib.copy(),
@@ -355,6 +359,7 @@ class Tracker:
         new, gone = self.lifecycle.advance(
             status.astype(np.int64),
             tab.view("hits"),
+            tab.view("score"),
             (t_us - tab.view("t_first")) * _US,
             (t_us - tab.view("t_update")) * _US,
         )
@@ -393,6 +398,12 @@ class Tracker:
         ti1, di1 = self.associator.associate(pairs.subset(~tentative), self.gate.gate)
         taken = np.zeros(z.shape[0], bool)
         taken[di1] = True
+        beta = None
+        if self.clutter is not None:
+            # Read before this scan is added; detections no confirmed track explains are the
+            # node's clutter here (until they make a track of their own).
+            beta = self.clutter.density(t_us, node, z)
+            self.clutter.add(t_us, node, z[~taken])
         second = tentative & ~taken[pairs.di]
         ti2, di2 = self.associator.associate(pairs.subset(second), self.gate.gate)
         if self.config.bias_rate > 0 and len(self._nodes) > 1:
@@ -407,11 +418,20 @@ class Tracker:
             self.rejected["suspect_not_used"] += int((~upd).sum())
             ti, di = ti[upd], di[upd]
         if ti.shape[0]:
+            seen, last = tab.view("seen"), tab.view("last_tracklet")
+            s_inv, det_s = inv2(p[ti, :2, :2] + r[di])
+            nu = z[di] - x[ti, :2]
+            d2 = np.einsum("ni,nij,nj->n", nu, s_inv, nu)
+            new_node = ~seen[ti, node]
+            switch = ~new_node & (tracklet[di] >= 0) & (last[ti, node] >= 0)
+            switch &= last[ti, node] != tracklet[di]
+            tab.view("score")[ti] += self.lifecycle.increment(
+                d2, det_s, new_node, switch, None if beta is None else beta[di]
+            )
             x[ti], p[ti], _ = self.updater.update(x[ti], p[ti], z[di], r[di])
             tab.view("hits")[ti] += 1
             tab.view("t_update")[ti] = t_us
-            tab.view("seen")[ti, node] = True
-            last = tab.view("last_tracklet")
+            seen[ti, node] = True
             changed = (last[ti, node] != tracklet[di]) & (tracklet[di] >= 0)
             if changed.any():
                 tc, dc = ti[changed], di[changed]
@@ -423,7 +443,7 @@ class Tracker:
             status = tab.view("status")
             confirm = (status[ti] == TrackStatus.COASTING) | (
                 (status[ti] == TrackStatus.TENTATIVE)
-                & (tab.view("hits")[ti] >= self.lifecycle.confirm_hits)
+                & self.lifecycle.confirmable(tab.view("hits")[ti], tab.view("score")[ti])
             )
             status[ti[confirm]] = TrackStatus.CONFIRMED
         start = np.flatnonzero(~taken & ~suspect)
@@ -466,6 +486,7 @@ class Tracker:
         tab.view("p")[s] = p
         tab.view("status")[s] = TrackStatus.TENTATIVE
         tab.view("hits")[s] = 1
+        tab.view("score")[s] = self.lifecycle.initial_score(n)
         tab.view("t_first")[s] = t_us
         tab.view("t_update")[s] = t_us
         tab.view("seen")[s, node] = True
