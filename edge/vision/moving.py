@@ -15,6 +15,13 @@ by ``flow_scale``):
    max or below the local min), which tolerates about one work pixel of registration error.
    Foreground = change against B, plus "seeds" where g left R's range and differs from B
    outright (a mover that shifted one pixel since B last took it in is inside B's range).
+3b. Slow movers (a person covers about two work pixels in ``gap`` frames, inside the
+   range test's tolerance) are absorbed by the model and leave only slivers. Near the
+   pixels that changed against R (and differ from B at least a little), g is also
+   compared with the frame ``long_gap`` back (the same 3x3 range test), sampled at those
+   candidates only; pixels that left its range join the foreground. Candidates near the
+   previous frame's movers are skipped: that is where the long reference's ghosts of
+   movers already seen lie.
 4. Connected blobs of the foreground are movers when they hold at least ``min_evidence_px``
    pixels that also changed against R: a ghost (B stale where something left) matches the
    recent frames and is dropped. B then takes this frame everywhere except under movers
@@ -110,6 +117,11 @@ class EgoMotionDetector:
     split_blob_px: blobs at least this large (full-resolution pixels) are split into their
       non-shadow parts when two or more parts reach split_min_px (full-resolution pixels);
       both sized for a person or vehicle at the working range (defaults: ~10x20 px people).
+    long_gap: age of the long reference, frames (0 or <= gap: none; step 3b);
+      long_grow_px: its candidates lie within this many work pixels of a pixel changed
+      against the short reference; long_model: and differ from the model by this fraction
+      of the threshold; long_clear_px: and lie this many work pixels or more from the
+      previous frame's movers.
     masks: polygons in full-resolution pixels where motion is ignored.
     """
 
@@ -146,11 +158,19 @@ class EgoMotionDetector:
         seed_min_px: int = 12,
         seed_max_blob_px: float = 6000.0,
         min_thick_px: float = 1.5,
+        long_gap: int = 12,
+        long_grow_px: int = 3,
+        long_clear_px: int = 12,
+        long_model: float = 0.2,
         masks: Sequence[Polygon] = (),
     ) -> None:
         self.work_scale = check_range("work_scale", work_scale, 0.05, 1.0)
         self.flow_scale = check_range("flow_scale", flow_scale, 0.02, self.work_scale)
         self.gap = int(check_range("gap", gap, 1, 30))
+        self.long_gap = int(check_range("long_gap", long_gap, 0, 60))
+        self.long_grow_px = int(check_range("long_grow_px", long_grow_px, 0, 31))
+        self.long_clear_px = int(check_range("long_clear_px", long_clear_px, 0, 100))
+        self.long_model = check_range("long_model", long_model, 0.0, 10.0)
         self.max_corners = int(check_range("max_corners", max_corners, 8, 5000))
         self.ransac_px = check_range("ransac_px", ransac_px, 0.05, 20.0)
         self.min_inliers = int(check_range("min_inliers", min_inliers, 4, 5000))
@@ -300,7 +320,7 @@ class EgoMotionDetector:
         # Chain: every stored frame -> current, one stacked matmul.
         to_now = np.concatenate((h_work @ self._to_now, np.eye(3)[None]))
         frames = [*self._frames, g]
-        keep_n = self.gap + 1
+        keep_n = max(self.gap, self.long_gap) + 1
         self._frames, self._to_now = frames[-keep_n:], to_now[-keep_n:]
         return self._difference(t, g, full_hw, wh)
 
@@ -320,12 +340,12 @@ class EgoMotionDetector:
             flags=cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_TRANSPARENT,
         )
-        # Evidence of recent motion: the oldest stored frame (up to gap back), warped; where
+        # Evidence of recent motion: the stored frame up to gap back, warped; where
         # it does not reach, the background stands in.
         ref = bg.copy()
         cv2.warpPerspective(
-            self._frames[0],
-            self._to_now[0],
+            self._frames[-min(self.gap + 1, len(self._frames))],
+            self._to_now[-min(self.gap + 1, len(self._frames))],
             size,
             dst=ref,
             flags=cv2.INTER_LINEAR,
@@ -346,6 +366,8 @@ class EgoMotionDetector:
             cv2.absdiff(g, bg), self.seed_factor * self.threshold, 255, cv2.THRESH_BINARY
         )
         raw = cv2.bitwise_or(fg, cv2.bitwise_and(ev, near))
+        if self.long_gap > self.gap and len(self._frames) > self.gap + 1:
+            raw = cv2.bitwise_or(raw, self._long_change(g, bg, ev, raw))
         if self._keep is not None:
             raw = cv2.bitwise_and(raw, self._keep)
         fg = raw
@@ -667,6 +689,68 @@ class EgoMotionDetector:
         st = np.concatenate((stats[whole], pstats[pieces]))
         ce = np.concatenate((cents[whole], pcents[pieces]))
         return st, ce, np.arange(len(st))
+
+    def _long_change(self, g: Image, bg: Image, ev: Image, raw: Image) -> Image:
+        """Pixels of slow movers seen against the oldest stored frame (module docstring,
+        step 3b): (h, w) uint8, 255 where g left the long reference's 3x3 range by more
+        than the threshold, within ``long_grow_px`` of a pixel that changed against the
+        short reference (``ev``), differing from the model by ``long_model`` of the
+        threshold, and away from the previous frame's movers (``long_clear_px``; their
+        long-reference ghosts), and not already foreground (``raw``). g, bg, ev, raw:
+        (h, w) uint8 work frames.
+
+        The long reference is sampled only at the candidates (cv2.remap through the
+        inverse chained homography, 3x3 neighbours each) rather than warped whole: the
+        candidates are a few thousand of the frame's half million pixels."""
+        k = 2 * self.long_grow_px + 1
+        cand = cv2.dilate(ev, np.ones((k, k), np.uint8))
+        _, agree = cv2.threshold(
+            cv2.absdiff(g, bg), self.long_model * self.threshold, 255, cv2.THRESH_BINARY
+        )
+        cand = cv2.bitwise_and(cand, agree)
+        cand = cv2.bitwise_and(cand, cv2.bitwise_not(raw))
+        out = np.zeros_like(g)
+        pts = cv2.findNonZero(cand)  # far faster than np.flatnonzero on a frame
+        if pts is None:
+            return out
+        pts = pts.reshape(-1, 2)
+        xi, yi = pts[:, 0], pts[:, 1]
+        prev = self.foreground
+        if self.long_clear_px > 0 and prev is not None and prev.shape == raw.shape:
+            # Not near the previous frame's movers (grown): their long-reference ghosts
+            # lie there.
+            c = 2 * self.long_clear_px + 1
+            busy = cv2.dilate(prev, np.ones((c, c), np.uint8))
+            q = cv2.perspectiveTransform(
+                pts[:, None, :].astype(np.float64), np.linalg.inv(self._to_now[-2])
+            )[:, 0]
+            qx = np.clip(np.round(q[:, 0]).astype(np.int64), 0, prev.shape[1] - 1)
+            qy = np.clip(np.round(q[:, 1]).astype(np.int64), 0, prev.shape[0] - 1)
+            free = busy[qy, qx] == 0
+            xi, yi = xi[free], yi[free]
+        if len(xi) == 0:
+            return out
+        # Each candidate's 3x3 neighbourhood in the oldest frame: its centre through the
+        # inverse homography, the neighbours' offsets through its linear part (the view
+        # hardly changes perspective across three pixels).
+        back = np.linalg.inv(self._to_now[0])  # current -> oldest stored frame
+        back = back / back[2, 2]
+        ctr = cv2.perspectiveTransform(np.stack((xi, yi), 1)[:, None, :].astype(np.float64), back)[
+            :, 0
+        ]
+        off = np.stack(np.meshgrid([-1.0, 0.0, 1.0], [-1.0, 0.0, 1.0]), -1).reshape(9, 2)
+        d = off @ back[:2, :2].T  # (9, 2) source offsets
+        mx = (ctr[:, 0:1] + d[None, :, 0]).astype(np.float32)
+        my = (ctr[:, 1:2] + d[None, :, 1]).astype(np.float32)
+        src = self._frames[0]
+        inside = (ctr[:, 0] >= 2) & (ctr[:, 1] >= 2)
+        inside &= (ctr[:, 0] <= src.shape[1] - 3) & (ctr[:, 1] <= src.shape[0] - 3)
+        vals = cv2.remap(src, mx, my, cv2.INTER_LINEAR).astype(np.int16)
+        gv = g[yi, xi].astype(np.int16)
+        change = np.maximum(gv - vals.max(1), vals.min(1) - gv)
+        hit = (change > self.threshold) & inside
+        out[yi[hit], xi[hit]] = 255
+        return out
 
     def _change(self, g: Image, ref: Image) -> Image:
         """How far g lies outside ref's 3x3 range (grey levels)."""
