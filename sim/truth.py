@@ -70,12 +70,26 @@ def view_of(
     )
 
 
-def truth_en_at(world: World) -> Any:
-    """A callable t_us -> (ids (N,), en_m (N, 2)) for ``sim.score.score``."""
+def truth_en_at(world: World, visible_only: bool = False) -> Any:
+    """A callable t_us -> (ids (N,), en_m (N, 2)) for ``sim.score.score``.
+
+    visible_only: only the targets that at least one camera sees at ``t_us`` — the truth
+    the system can know of; a target nobody sees cannot have a track, so scoring tracks
+    against it measures the scenario, not the tracker.
+    """
 
     def f(t_us: int) -> tuple[IntArray, FloatArray]:
         tr = world.truth_at(t_us)
-        return tr.ids, tr.enu_m[:, :2]
+        if not visible_only:
+            return tr.ids, tr.enu_m[:, :2]
+        seen = np.unique(
+            np.concatenate(
+                [view_of(world, c, t_us, tr).ids for c in world.camera_ids]
+                + [np.zeros(0, np.int64)]
+            )
+        )
+        keep = np.isin(tr.ids, seen)
+        return tr.ids[keep], tr.enu_m[keep, :2]
 
     return f
 

@@ -83,3 +83,18 @@ def test_truth_file_roundtrip_and_perfect_score(world: World, tmp_path: Path) ->
     )
     assert out["detection_recall"] == 0.0 and out["gospa_mean_m"] > 10.0
     assert out["mota"] == 0.0
+
+
+def test_visible_truth_is_what_some_camera_sees(world: World) -> None:
+    every = truth_en_at(world)
+    seen = truth_en_at(world, visible_only=True)
+    n_all = n_seen = 0
+    for k in range(0, 120, 10):
+        t = world.start_us + k * 1_000_000
+        ids_all, _ = every(t)
+        ids, en = seen(t)
+        views = set().union(*(set(view_of(world, c, t).ids.tolist()) for c in world.camera_ids))
+        assert set(ids.tolist()) == views & set(ids_all.tolist())
+        assert en.shape == (len(ids), 2)
+        n_all, n_seen = n_all + len(ids_all), n_seen + len(ids)
+    assert 0 < n_seen < n_all  # some targets are out of every view some of the time
