@@ -18,8 +18,10 @@ by ``flow_scale``):
 3b. Slow movers (a person covers about two work pixels in ``gap`` frames, inside the
    range test's tolerance) are absorbed by the model and leave only slivers. Near the
    pixels that changed against R (and differ from B at least a little), g is also
-   compared with the frame ``long_gap`` back (the same 3x3 range test), sampled at those
-   candidates only; pixels that left its range join the foreground. Candidates near the
+   compared with the frame ``long_gap`` back (the same 3x3 range test at ``long_factor``
+   times the threshold: registration chained over more frames drifts more, and finely
+   striped ground aliases), sampled at those candidates only; pixels that left its range
+   join the foreground. Candidates near the
    previous frame's movers are skipped: that is where the long reference's ghosts of
    movers already seen lie.
 4. Connected blobs of the foreground are movers when they hold at least ``min_evidence_px``
@@ -121,7 +123,8 @@ class EgoMotionDetector:
       long_grow_px: its candidates lie within this many work pixels of a pixel changed
       against the short reference; long_model: and differ from the model by this fraction
       of the threshold; long_clear_px: and lie this many work pixels or more from the
-      previous frame's movers.
+      previous frame's movers; long_factor: the long reference's change threshold as a
+      multiple of the threshold (misregistration and aliasing grow with the frame's age).
     masks: polygons in full-resolution pixels where motion is ignored.
     """
 
@@ -162,6 +165,7 @@ class EgoMotionDetector:
         long_grow_px: int = 3,
         long_clear_px: int = 12,
         long_model: float = 0.2,
+        long_factor: float = 1.8,
         masks: Sequence[Polygon] = (),
     ) -> None:
         self.work_scale = check_range("work_scale", work_scale, 0.05, 1.0)
@@ -171,6 +175,7 @@ class EgoMotionDetector:
         self.long_grow_px = int(check_range("long_grow_px", long_grow_px, 0, 31))
         self.long_clear_px = int(check_range("long_clear_px", long_clear_px, 0, 100))
         self.long_model = check_range("long_model", long_model, 0.0, 10.0)
+        self.long_factor = check_range("long_factor", long_factor, 0.0, 10.0)
         self.max_corners = int(check_range("max_corners", max_corners, 8, 5000))
         self.ransac_px = check_range("ransac_px", ransac_px, 0.05, 20.0)
         self.min_inliers = int(check_range("min_inliers", min_inliers, 4, 5000))
@@ -693,11 +698,11 @@ class EgoMotionDetector:
     def _long_change(self, g: Image, bg: Image, ev: Image, raw: Image) -> Image:
         """Pixels of slow movers seen against the oldest stored frame (module docstring,
         step 3b): (h, w) uint8, 255 where g left the long reference's 3x3 range by more
-        than the threshold, within ``long_grow_px`` of a pixel that changed against the
-        short reference (``ev``), differing from the model by ``long_model`` of the
-        threshold, and away from the previous frame's movers (``long_clear_px``; their
-        long-reference ghosts), and not already foreground (``raw``). g, bg, ev, raw:
-        (h, w) uint8 work frames.
+        than ``long_factor`` times the threshold, within ``long_grow_px`` of a pixel that
+        changed against the short reference (``ev``), differing from the model by
+        ``long_model`` of the threshold, away from the previous frame's movers
+        (``long_clear_px``; their long-reference ghosts), and not already foreground
+        (``raw``). g, bg, ev, raw: (h, w) uint8 work frames.
 
         The long reference is sampled only at the candidates (cv2.remap through the
         inverse chained homography, 3x3 neighbours each) rather than warped whole: the
@@ -748,7 +753,7 @@ class EgoMotionDetector:
         vals = cv2.remap(src, mx, my, cv2.INTER_LINEAR).astype(np.int16)
         gv = g[yi, xi].astype(np.int16)
         change = np.maximum(gv - vals.max(1), vals.min(1) - gv)
-        hit = (change > self.threshold) & inside
+        hit = (change > self.long_factor * self.threshold) & inside
         out[yi[hit], xi[hit]] = 255
         return out
 
