@@ -712,8 +712,7 @@ class EgoMotionDetector:
         _, agree = cv2.threshold(
             cv2.absdiff(g, bg), self.long_model * self.threshold, 255, cv2.THRESH_BINARY
         )
-        cand = cv2.bitwise_and(cand, agree)
-        cand = cv2.bitwise_and(cand, cv2.bitwise_not(raw))
+        cand = cv2.bitwise_and(cand, cv2.subtract(agree, raw))  # 255 - 255 = 0: not raw
         out = np.zeros_like(g)
         pts = cv2.findNonZero(cand)  # far faster than np.flatnonzero on a frame
         if pts is None:
