@@ -24,6 +24,7 @@ class NodeStats:
     detections: int = 0
     no_pose_frames: int = 0
     ground_misses: int = 0
+    detector_errors: int = 0
     batches: int = 0
     fps: float = 0.0
 
@@ -106,7 +107,14 @@ class Node:
         if len(self._fps_window) > 1:
             span = (self._fps_window[-1] - self._fps_window[0]) / 1e6
             self.stats.fps = (len(self._fps_window) - 1) / span if span > 0 else 0.0
-        dets = self.detector.detect(grey)
+        try:
+            dets = self.detector.detect(grey)
+        except cv2.error as e:
+            # An OpenCV failure on one frame must not end a node left alone for days:
+            # the frame is skipped, counted and logged with its time.
+            self.stats.detector_errors += 1
+            self.log.error("detector failed on frame %d, skipped: %s", frame.t_us, e)
+            return
         pose = self.pose.pose_at(frame.t_us)
         if not dets.usable:
             self.stats.unusable_frames += 1
@@ -190,5 +198,6 @@ class Node:
             gnss_integrity=str(extra.get("gnss_integrity", "unknown")),
             detail=f"frames {self.stats.frames}, unusable {self.stats.unusable_frames}, "
             f"bad {self.stats.bad_frames}, no pose {self.stats.no_pose_frames}, "
-            f"off-ground detections {self.stats.ground_misses}",
+            f"off-ground detections {self.stats.ground_misses}, "
+            f"detector errors {self.stats.detector_errors}",
         )

@@ -76,6 +76,9 @@ def threshold_for(sensitivity: float) -> float:
     return 28.0 - 28.0 * sensitivity
 
 
+_REMAP_ROWS = 32_000
+
+
 class EgoMotionDetector:
     """``edge.ports.Detector`` for cameras that move (UAV gimbals, PTZ heads in motion).
 
@@ -749,7 +752,13 @@ class EgoMotionDetector:
         src = self._frames[0]
         inside = (ctr[:, 0] >= 2) & (ctr[:, 1] >= 2)
         inside &= (ctr[:, 0] <= src.shape[1] - 3) & (ctr[:, 1] <= src.shape[0] - 3)
-        vals = cv2.remap(src, mx, my, cv2.INTER_LINEAR).astype(np.int16)
+        # cv2.remap takes maps of fewer than 32767 rows: sample in blocks of candidates.
+        vals = np.concatenate(
+            [
+                cv2.remap(src, mx[i : i + _REMAP_ROWS], my[i : i + _REMAP_ROWS], cv2.INTER_LINEAR)
+                for i in range(0, len(mx), _REMAP_ROWS)
+            ]
+        ).astype(np.int16)
         gv = g[yi, xi].astype(np.int16)
         change = np.maximum(gv - vals.max(1), vals.min(1) - gv)
         hit = (change > self.long_factor * self.threshold) & inside

@@ -84,3 +84,17 @@ def test_undistortion_removes_false_motion_at_the_edges() -> None:
     (tp_raw, fp_raw), (tp_und, fp_und) = counts["raw"], counts["undistorted"]
     assert fp_und < 0.5 * fp_raw, counts
     assert tp_und >= 0.95 * tp_raw, counts
+
+
+def test_long_reference_samples_any_number_of_candidates() -> None:
+    """Regression: cv2.remap refuses maps of 32767 rows or more; a frame with that many
+    slow-mover candidates crashed the UAV node in a 120 s crossroads run."""
+    det = EgoMotionDetector()
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 255, (1080, 1920), dtype=np.uint8)
+    out = None
+    for k in range(16):
+        img = np.roll(base, k, axis=1)
+        img = (img.astype(np.int16) + rng.integers(-40, 40, img.shape)).clip(0, 255)
+        out = det.detect(Frame(k * 100_000, img.astype(np.uint8)))
+    assert out is not None
