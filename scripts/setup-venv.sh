@@ -17,4 +17,4 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 echo "setup: installing Python packages (pyproject.toml)"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
