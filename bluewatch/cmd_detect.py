@@ -27,6 +27,7 @@ from edge.vision import (
     TrackletFilter,
     VisionConfigError,
 )
+from edge.vision.errors import to_grey
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".pgm", ".ppm", ".webp"}
 
@@ -101,23 +102,6 @@ def frames_from(source: Path, fps: float) -> Iterator[tuple[int, Any, str]]:
             i += 1
     finally:
         cap.release()
-
-
-def to_grey(img: Any) -> Any:
-    """A grey uint8 (H, W) view of a decoded image; FrameError if it is neither grey nor
-    BGR/BGRA uint8."""
-    a = np.asarray(img)
-    if a.dtype == np.uint16:
-        a = (a >> 8).astype(np.uint8)
-    if a.ndim == 3 and a.shape[2] == 1:
-        a = a[:, :, 0]
-    if a.ndim == 3 and a.shape[2] == 3:
-        a = cv2.cvtColor(a, cv2.COLOR_BGR2GRAY)
-    elif a.ndim == 3 and a.shape[2] == 4:
-        a = cv2.cvtColor(a, cv2.COLOR_BGRA2GRAY)
-    if a.ndim != 2 or a.dtype != np.uint8:
-        raise FrameError(f"unsupported image {a.shape} {a.dtype}")
-    return a
 
 
 def line(i: int, t: int, d: PixelDetections | None, skipped: str, tracklets: bool) -> str:

@@ -87,13 +87,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "configs/NAME for the others)",
     )
     p.add_argument("--seed", type=int, help="world seed (default: the scenario's)")
-    p.add_argument(
-        "--max-skew",
-        type=float,
-        default=0.5,
-        help="hold a node more than this many capture seconds ahead of the slowest one, as "
-        "cameras sharing real time are (default 0.5; 0: every node runs free)",
-    )
 
 
 def _scenario_path(arg: str) -> Path:
@@ -278,7 +271,7 @@ def _run(args: argparse.Namespace) -> int:
     if broker is not None:
         broker.start()
         _progress(f"Mosquitto on {broker.url}")
-    probes = Probes(max_skew_us=int(args.max_skew * 1e6))
+    probes = Probes()
     prev_hook = threading.excepthook
     threading.excepthook = probes.excepthook(prev_hook)
     started = ok = False
@@ -310,7 +303,6 @@ def _run(args: argparse.Namespace) -> int:
         pictures = st.pictures
         ok = True
     finally:
-        probes.release()
         if started or chain.station is not None:
             # a failed run has nothing left worth draining
             chain.stop(drain_s=5.0 if ok else 1.0)
@@ -361,7 +353,6 @@ def _run(args: argparse.Namespace) -> int:
             "pictures": pictures,
             "tracker_too_late": int(tracker_counts.get("too_late", 0)),
             "node_skew_max_s": probes.max_spread_us / 1e6,
-            "max_skew_s": args.max_skew,
             "tracker_rejected": {k: int(v) for k, v in tracker_counts.items() if k != "scans"},
             "simulated_s": (world.end_us - world.start_us) / 1e6,
             "wall_time_s": time.monotonic() - wall0,

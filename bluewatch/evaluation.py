@@ -26,8 +26,7 @@ from sim.world import World
 
 class _TimedFrames:
     """A node's frame source that notes when each frame was read (wall clock, beside the
-    data: the frame passes through untouched) and, in lockstep, holds a node that runs
-    ahead of the others (see :class:`Probes`)."""
+    data: the frame passes through untouched)."""
 
     def __init__(self, inner: FrameSource, node_id: str, probes: Probes) -> None:
         self.inner = inner
@@ -51,20 +50,16 @@ class _TimedFrames:
 class Probes:
     """Wall-clock instants (``time.monotonic`` s) recorded by the hooks; all thread-safe.
 
-    Lockstep (``max_skew_us`` > 0): at virtual speed each node runs on its own stepped
-    clock, so a node with cheaper frames runs ahead in capture time, and the station (whose
-    clock follows the newest capture it has received) then drops the slower node's
-    detections as too late. On a kit every camera shares real time; the lockstep restores
-    that by holding a node whose last frame is more than ``max_skew_us`` ahead of the
-    slowest running node. It changes when frames are read, never what they contain.
+    At virtual speed each node runs on its own stepped clock, so one node can run ahead of
+    another in capture time; ``max_spread_us`` records how far. The station's clock is a
+    watermark over the nodes (ground_station.service.DataClock), so the slower node's
+    detections are waited for, not dropped as late.
     """
 
-    max_skew_us: int = 0
     frame_read_s: dict[tuple[str, int], float] = field(default_factory=dict)
     latest_t_us: dict[str, int] = field(default_factory=dict)
     running: set[str] = field(default_factory=set)
     max_spread_us: int = 0  # largest capture-time gap seen between running nodes
-    released: bool = False
     # (arrival s, node_id, capture t_us) of frames with detections, as the station stored them
     arrivals: list[tuple[float, str, int]] = field(default_factory=list)
     # (start s, end s, picture) of every fusion step that produced a picture
@@ -73,9 +68,6 @@ class Probes:
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def __post_init__(self) -> None:
-        self._cond = threading.Condition(self.lock)
-
     def add_node(self, node_id: str, start_us: int) -> None:
         with self.lock:
             self.latest_t_us[node_id] = start_us
@@ -83,29 +75,16 @@ class Probes:
 
     def frame_read(self, node_id: str, t_us: int) -> None:
         now = time.monotonic()
-        with self._cond:
+        with self.lock:
             self.frame_read_s[(node_id, t_us)] = now
             self.latest_t_us[node_id] = t_us
             run = [self.latest_t_us[n] for n in self.running]
             if run:
                 self.max_spread_us = max(self.max_spread_us, max(run) - min(run))
-            self._cond.notify_all()
-            while self.max_skew_us > 0 and not self.released:
-                slowest = min((self.latest_t_us[n] for n in self.running), default=t_us)
-                if t_us - slowest <= self.max_skew_us:
-                    break
-                self._cond.wait(0.5)
 
     def node_done(self, node_id: str) -> None:
-        with self._cond:
+        with self.lock:
             self.running.discard(node_id)
-            self._cond.notify_all()
-
-    def release(self) -> None:
-        """Free every held node (the run is stopping)."""
-        with self._cond:
-            self.released = True
-            self._cond.notify_all()
 
     def on_batch(self, batch: DetectionBatch) -> None:
         now = time.monotonic()

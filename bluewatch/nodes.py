@@ -23,7 +23,7 @@ from edge.mqttclient import Publisher, client_options
 from edge.mqtturl import BrokerURL
 from edge.node import Node
 from edge.ports import Detector, FrameSource, PoseSource, SourceError
-from edge.sender import BatchSender
+from edge.sender import BatchSender, last_will
 from edge.spool import Spool
 from edge.types import CameraModel
 from edge.vision.lens import UndistortingDetector
@@ -147,8 +147,8 @@ class RunningNode:
         self.stop.set()
         self.publisher.drain(drain_s)
         last = self.node.status(self.node._last_status_us or 0, state="offline")
-        _, body = encode_status(last)
-        self.publisher.stop(final=(self.sender.topics.status(self.config.node_id), body))
+        topic = self.sender.topics.status(self.config.node_id)
+        self.publisher.stop(final=(topic, self.sender.status_payload(last)))
         self.publisher.spool.close()
 
     def on_command(self, topic: str, payload: bytes) -> None:
@@ -168,12 +168,6 @@ class RunningNode:
         self.node.log.warning("unknown or invalid command %r %r", cmd.name, dict(cmd.args))
 
 
-def encode_status(status: Any) -> tuple[Kind, bytes]:
-    from edge.wire import encode
-
-    return Kind.STATUS, encode(status)
-
-
 def build_node(
     cfg: NodeConfig, sim: SimContext | None = None, broker: BrokerURL | None = None
 ) -> RunningNode:
@@ -190,12 +184,11 @@ def build_node(
     opts = client_options(cfg.broker, f"bluewatch-node-{cfg.node_id}", broker)
     spool = Spool(cfg.publish.spool_path, cfg.publish.spool_max_items)
     key = signing.load_private(cfg.publish.signing_key) if cfg.publish.signing_key else None
-    probe = BatchSender(cfg.node_id, topics, None, key)  # type: ignore[arg-type]
     publisher = Publisher(
         opts,
         spool,
         log,
-        will=(topics.status(cfg.node_id), probe.offline_payload(0, __version__)),
+        will=last_will(cfg.node_id, topics, __version__),
     )
     sender = BatchSender(cfg.node_id, topics, publisher, key)
     geotagger = FlatGroundGeotagger(

@@ -13,6 +13,7 @@ import numpy as np
 from edge import __version__
 from edge.ports import Detector, EndOfStream, FrameSource, Geotagger, PoseSource
 from edge.types import Frame, GeotagQuality
+from edge.vision.errors import FrameError, to_grey
 from edge.wire import Detection, FrameDetections, PlatformPose, Status
 
 
@@ -27,22 +28,6 @@ class NodeStats:
     detector_errors: int = 0
     batches: int = 0
     fps: float = 0.0
-
-
-class BadFrame(ValueError):
-    """A frame the detector cannot take (empty, wrong dtype or shape)."""
-
-
-def to_grey(frame: Frame) -> Frame:
-    img = frame.image
-    if img.size == 0 or img.dtype != np.uint8:
-        raise BadFrame(f"frame at {frame.t_us}: empty or not uint8 ({img.dtype}, {img.shape})")
-    if img.ndim == 2:
-        return frame
-    if img.ndim == 3 and img.shape[2] == 3:
-        grey = np.asarray(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
-        return Frame(frame.t_us, grey, frame.camera_id)
-    raise BadFrame(f"frame at {frame.t_us}: unsupported shape {img.shape}")
 
 
 class Node:
@@ -96,10 +81,10 @@ class Node:
 
     def process(self, frame: Frame) -> None:
         try:
-            grey = to_grey(frame)
-        except BadFrame as e:
+            grey = Frame(frame.t_us, to_grey(frame.image), frame.camera_id)
+        except FrameError as e:
             self.stats.bad_frames += 1
-            self.log.warning("skipped frame: %s", e)
+            self.log.warning("skipped frame at %d: %s", frame.t_us, e)
             return
         self.stats.frames += 1
         self._fps_window = [t for t in self._fps_window if t > frame.t_us - 5_000_000]
@@ -109,6 +94,10 @@ class Node:
             self.stats.fps = (len(self._fps_window) - 1) / span if span > 0 else 0.0
         try:
             dets = self.detector.detect(grey)
+        except FrameError as e:
+            self.stats.bad_frames += 1
+            self.log.warning("skipped frame at %d: %s", frame.t_us, e)
+            return
         except cv2.error as e:
             # An OpenCV failure on one frame must not end a node left alone for days:
             # the frame is skipped, counted and logged with its time.

@@ -32,13 +32,19 @@ class BatchSender:
         self.sent.append(seq)
         return seq
 
-    def send_status(self, status: Status) -> None:
+    def status_payload(self, status: Status) -> bytes:
+        """A status message, signed when the node has a key."""
         _, body = encode_body(status)
         sig = signing.sign(self.key, body) if self.key is not None else None
+        return encode(status, sig, body)
+
+    def send_status(self, status: Status) -> None:
         self.publisher.publish_now(
-            self.topics.status(self.node_id), encode(status, sig, body), retain=True
+            self.topics.status(self.node_id), self.status_payload(status), retain=True
         )
 
-    def offline_payload(self, t_us: int, version: str) -> bytes:
-        """The last will: retained ``offline`` status (unsigned: it is sent by the broker)."""
-        return encode(Status(self.node_id, t_us, "offline", version, link="down"))
+
+def last_will(node_id: str, topics: Topics, version: str) -> tuple[str, bytes]:
+    """Topic and payload of the last will: a retained ``offline`` status (unsigned: the
+    broker sends it, and it must be fixed before the node connects)."""
+    return topics.status(node_id), encode(Status(node_id, 0, "offline", version, link="down"))

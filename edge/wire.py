@@ -248,6 +248,14 @@ class Alert:
 
 Message: TypeAlias = DetectionBatch | Status | Command | Tracks | Alert
 
+_KINDS: dict[type, Kind] = {
+    DetectionBatch: Kind.DETECTIONS,
+    Status: Kind.STATUS,
+    Command: Kind.COMMAND,
+    Tracks: Kind.TRACKS,
+    Alert: Kind.ALERT,
+}
+
 
 @dataclass(frozen=True)
 class Envelope:
@@ -343,10 +351,12 @@ def _body(msg: Message) -> tuple[Kind, dict[str, Any]]:
 
 
 def encode_body(msg: Message) -> tuple[Kind, bytes]:
-    """The bytes a node signs."""
-    _validate(msg)
+    """The bytes a node signs. Producers get the same checks as consumers, run on the very
+    bytes that leave: a node cannot emit what a station rejects."""
     kind, body = _body(msg)
-    return kind, cbor2.dumps(body, canonical=True)
+    raw = bytes(cbor2.dumps(body, canonical=True))
+    _PARSERS[kind](cbor2.loads(raw))
+    return kind, raw
 
 
 def encode(msg: Message, signature: bytes | None = None, body: bytes | None = None) -> bytes:
@@ -357,13 +367,10 @@ def encode(msg: Message, signature: bytes | None = None, body: bytes | None = No
 
 
 def kind_of(msg: Message) -> Kind:
-    return _body(msg)[0]
-
-
-def _validate(msg: Message) -> None:
-    """Producers get the same checks as consumers: a node can't emit what a station rejects."""
-    kind, body = _body(msg)
-    _PARSERS[kind](cbor2.loads(cbor2.dumps(body)))
+    try:
+        return _KINDS[type(msg)]
+    except KeyError:
+        raise TypeError(f"not a wire message: {type(msg).__name__}") from None
 
 
 # --------------------------------------------------------------------------- decoding

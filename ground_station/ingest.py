@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
@@ -21,7 +21,6 @@ from edge.wire import (
     Topics,
     WireError,
     decode,
-    to_json,
 )
 from ground_station.store import Store
 
@@ -119,7 +118,7 @@ class Ingest:
             return self._reject("unknown_node" if env.signature else "unsigned", node_id, topic)
 
         if isinstance(msg, Status):
-            self.store.set_status(msg, received_us, json.dumps(json.loads(to_json(env))["message"]))
+            self.store.set_status(msg, received_us, json.dumps(asdict(msg)))
             self.counts["status"] += 1
             return Outcome.STORED
         assert isinstance(msg, DetectionBatch)

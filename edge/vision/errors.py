@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -43,6 +44,23 @@ def check_grey(frame: Frame) -> Image:
     if img.dtype != np.uint8:
         raise FrameError(f"frame at t_us={frame.t_us}: want uint8, got {img.dtype}")
     return np.ascontiguousarray(img)
+
+
+def to_grey(img: Any) -> Image:
+    """A grey (H, W) uint8 image from what cameras and decoders give: grey, single-channel,
+    BGR or BGRA, 8 or 16 bits (16-bit keeps its high byte). Raises FrameError otherwise."""
+    a = np.asarray(img)
+    if a.dtype == np.uint16:
+        a = (a >> 8).astype(np.uint8)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim == 3 and a.shape[2] == 3 and a.dtype == np.uint8 and a.size:
+        a = cv2.cvtColor(a, cv2.COLOR_BGR2GRAY)
+    elif a.ndim == 3 and a.shape[2] == 4 and a.dtype == np.uint8 and a.size:
+        a = cv2.cvtColor(a, cv2.COLOR_BGRA2GRAY)
+    if a.ndim != 2 or a.dtype != np.uint8 or a.size == 0:
+        raise FrameError(f"unsupported image {a.shape} {a.dtype}")
+    return a
 
 
 def check_range(name: str, value: float, lo: float, hi: float) -> float:
