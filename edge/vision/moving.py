@@ -44,6 +44,13 @@ by ``flow_scale``):
    ``split_blob_px`` are relabelled over their unclosed non-shadow pixels (3x3 closing
    only); when two or more of those parts reach ``split_min_px`` each is reported on its
    own and the small fragments are dropped, otherwise the blob stands as one.
+7. Coasting on weak evidence: a slow or low-contrast mover that the model has absorbed
+   leaves only a sliver (its leading or trailing edge), too small or too little changed
+   against the reference to be reported. A blob that failed those tests but changed
+   against the reference a little is still reported when it lies near a detection of the
+   previous frame (warped into this frame) that no reported blob continues, for at most
+   ``coast_frames`` frames in a row: the gating of a track on its predicted position, as
+   in any detect-before-track chain, with the mover's last position as the prediction.
 """
 
 from __future__ import annotations
@@ -122,6 +129,10 @@ class EgoMotionDetector:
     split_blob_px: blobs at least this large (full-resolution pixels) are split into their
       non-shadow parts when two or more parts reach split_min_px (full-resolution pixels);
       both sized for a person or vehicle at the working range (defaults: ~10x20 px people).
+    coast_frames: a weak blob (failing the size or evidence tests, but with at least
+      coast_evidence_px work pixels changed against the reference) is reported when it
+      lies within coast_px work pixels of a previous detection that no reported blob lies
+      within coast_claim_px of, for at most this many frames in a row (0 = never; step 7).
     long_gap: age of the long reference, frames (0 or <= gap: none; step 3b);
       long_grow_px: its candidates lie within this many work pixels of a pixel changed
       against the short reference; long_model: and differ from the model by this fraction
@@ -164,6 +175,10 @@ class EgoMotionDetector:
         seed_min_px: int = 12,
         seed_max_blob_px: float = 6000.0,
         min_thick_px: float = 1.5,
+        coast_frames: int = 3,
+        coast_px: float = 6.0,
+        coast_claim_px: float = 8.0,
+        coast_evidence_px: int = 1,
         long_gap: int = 12,
         long_grow_px: int = 3,
         long_clear_px: int = 12,
@@ -206,6 +221,11 @@ class EgoMotionDetector:
         self.seed_min_px = int(check_range("seed_min_px", seed_min_px, 1, 1e6))
         self.min_thick_px = check_range("min_thick_px", min_thick_px, 0.0, 100.0)
         self.seed_max_blob_px = check_range("seed_max_blob_px", seed_max_blob_px, 0.0, 1e9)
+        self.coast_frames = int(check_range("coast_frames", coast_frames, 0, 1000))
+        self.coast_px = check_range("coast_px", coast_px, 0.0, 1e3)
+        self.coast_claim_px = check_range("coast_claim_px", coast_claim_px, 0.0, 1e3)
+        self.coast_evidence_px = int(check_range("coast_evidence_px", coast_evidence_px, 0, 1e6))
+        self._last_age = np.zeros(0, np.int64)
         self.shadow_frac = check_range("shadow_frac", shadow_frac, 0.0, 1.0)
         self.shadow_reach = check_range("shadow_reach", shadow_reach, 0.0, 10.0)
         self._shadow_lens = np.zeros(0)
@@ -393,7 +413,11 @@ class EgoMotionDetector:
             fg, 8, cv2.CV_32S, cv2.CCL_GRANA
         )
         lab = labels.ravel()
-        fg_idx = np.flatnonzero(fg)  # movers are a few per cent of the frame
+        # Movers are a few per cent of the frame; cv2.findNonZero lists them in row-major
+        # order (as np.flatnonzero would) at a third of its cost.
+        nz = cv2.findNonZero(fg)
+        nz = np.zeros((0, 2), np.int64) if nz is None else nz.reshape(-1, 2).astype(np.int64)
+        fg_idx = nz[:, 1] * wh[1] + nz[:, 0]
         fg_lab = lab[fg_idx]
         evidence = np.bincount(fg_lab[ev.ravel()[fg_idx] > 0], minlength=n)
         ok = evidence >= self.min_evidence_px
@@ -408,7 +432,8 @@ class EgoMotionDetector:
             # its non-shadow pixels; a blob of shadow alone is not reported.
             lo_r, hi_r = self.shadow_ratio
             ratio = g.ravel()[fg_idx] / (bg.ravel()[fg_idx] + 1.0)
-            body = ((ratio < lo_r) | (ratio > hi_r)) & (raw.ravel()[fg_idx] > 0)
+            shadowed = (ratio >= lo_r) & (ratio <= hi_r)
+            body = ~shadowed & (raw.ravel()[fg_idx] > 0)
             bl, bi = fg_lab[body], fg_idx[body]
             cnt = np.bincount(bl, minlength=n)
             ys, xs = np.divmod(bi, wh[1])
@@ -420,7 +445,7 @@ class EgoMotionDetector:
             cents[has, 1] = cy[has] / cnt[has]
             keep_mask = ok & has & (area >= self.min_area_px)
             keep_mask &= stats[:, 4] >= self.min_thick_px * stats[:, 2:4].max(axis=1)
-            shade = ~body & (ratio >= lo_r) & (ratio <= hi_r) & (raw.ravel()[fg_idx] > 0)
+            shade = shadowed & (raw.ravel()[fg_idx] > 0)
             keep_mask = self._shadow_bodies(
                 fg_lab[shade],
                 fg_idx[shade],
@@ -444,6 +469,9 @@ class EgoMotionDetector:
         self.foreground = moving
         if self._blobs is None or self._blobs.work_hw != wh:
             self._blobs = BlobExtractor(wh, full_hw)
+        lab_stats, lab_cents = stats, cents
+        weak = ~keep_mask & (evidence >= self.coast_evidence_px)
+        weak[0] = False
         seeded = np.zeros(n, bool)
         extra_st = np.zeros((0, 5), stats.dtype)
         extra_ce = np.zeros((0, 2))
@@ -461,10 +489,52 @@ class EgoMotionDetector:
             stats = np.concatenate((stats[keep], extra_st))
             cents = np.concatenate((cents[keep], extra_ce))
             keep = np.arange(len(stats))
+        age = np.zeros(len(keep), np.int64)
+        if self.coast_frames > 0 and self._last_cents is not None and len(self._last_cents):
+            c_st, c_ce, c_age = self._coast(lab_stats, lab_cents, weak, cents[keep])
+            if len(c_st):
+                stats = np.concatenate((stats[keep], c_st.astype(stats.dtype)))
+                cents = np.concatenate((cents[keep], c_ce))
+                keep = np.arange(len(stats))
+                age = np.concatenate((age, c_age))
         out = self._blobs.select(t, stats, cents, keep, change_bg, self.threshold, self.max_blobs)
         sx, sy = wh[1] / full_hw[1], wh[0] / full_hw[0]
         self._last_cents = (out.centroid_px + 0.5) * np.array([sx, sy]) - 0.5
+        # select keeps the order unless it drops the smallest blobs; then ages restart.
+        self._last_age = age if len(out) == len(age) else np.zeros(len(out), np.int64)
         return out
+
+    def _coast(
+        self, lab_stats: Image, lab_cents: Image, weak: npt.NDArray[np.bool_], cur: Image
+    ) -> tuple[Image, Image, Image]:
+        """Blobs too small to be reported on their own that continue a detection of the
+        previous frame (module docstring, step 8).
+
+        lab_stats, lab_cents: (n, 5) stats and (n, 2) centroids of the closed foreground's
+        blobs, work pixels; weak: (n,) blobs not reported but changed against the
+        reference; cur: (m, 2) centroids reported this frame. Returns the continuing blobs'
+        (k, 5) stats, (k, 2) centroids and (k,) frames since a blob of full standing."""
+        empty = (np.zeros((0, 5), np.int32), np.zeros((0, 2)), np.zeros(0, np.int64))
+        assert self._last_cents is not None
+        if len(self._last_age) != len(self._last_cents):
+            self._last_age = np.zeros(len(self._last_cents), np.int64)
+        alive = self._last_age < self.coast_frames
+        labs = np.flatnonzero(weak)
+        if not alive.any() or len(labs) == 0:
+            return empty
+        pts = cv2.perspectiveTransform(self._last_cents[alive][:, None, :], self._to_now[-2])[:, 0]
+        ages = self._last_age[alive]
+        if len(cur):
+            d2 = ((pts[:, None, :] - cur[None, :, :]) ** 2).sum(-1).min(1)
+            free = d2 > self.coast_claim_px**2
+            pts, ages = pts[free], ages[free]
+        if len(pts) == 0:
+            return empty
+        d2 = ((pts[:, None, :] - lab_cents[labs][None, :, :]) ** 2).sum(-1)  # (U, R)
+        j = np.argmin(d2, axis=1)
+        near = d2[np.arange(len(pts)), j] <= self.coast_px**2
+        chosen, first = np.unique(labs[j[near]], return_index=True)
+        return lab_stats[chosen], lab_cents[chosen], ages[near][first] + 1
 
     def _shadow_bodies(
         self,
