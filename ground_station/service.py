@@ -63,6 +63,15 @@ class DataClock:
             self._last = max(self._last, now)
             return self._last
 
+    def lead_us(self) -> int | None:
+        """The latest capture time a detection may honestly carry: the wall clock (UTC),
+        or the picture's time if that is later (a simulator running ahead of real time).
+        Detections beyond it are ``future``; the nodes ahead of the slowest are not."""
+        now = self.now_us()
+        if now is None:
+            return None
+        return max(now, time.time_ns() // 1000)
+
 
 def make_tracker(f: FusionSection) -> Tracker:
     times = {
@@ -158,7 +167,7 @@ class Station:
         now = self.clock.now_us()
         if now is None:
             return None
-        msg = self.fusion.tick(now)
+        msg = self.fusion.tick(now, self.clock.lead_us())
         self.latest_tracks = msg
         self.pictures += 1
         if self.connected.is_set():

@@ -158,11 +158,17 @@ class Tracker:
     def __len__(self) -> int:
         return self._tab.n
 
-    def step(self, now_us: int, detections: DetectionArrays | None = None) -> TrackSet:
+    def step(
+        self, now_us: int, detections: DetectionArrays | None = None, lead_us: int | None = None
+    ) -> TrackSet:
         """Take new detections (any nodes, any order) and return the picture at
-        ``now_us - reorder_window``. ``now_us`` is the station's time (UTC µs)."""
+        ``now_us - reorder_window``. ``now_us`` is the station's time (UTC µs): the
+        watermark up to which the picture is built. ``lead_us`` (default ``now_us``) is the
+        latest time a detection may honestly carry, against which ``future`` is judged; a
+        station whose picture waits for its slowest node passes the wall clock here, so the
+        faster nodes' detections are held for the picture instead of rejected."""
         if detections is not None and len(detections):
-            self._admit(now_us, detections)
+            self._admit(now_us, detections, now_us if lead_us is None else max(lead_us, now_us))
         horizon = now_us - int(self.config.reorder_window_s * 1e6)
         if self._t_us is not None and horizon < self._t_us:
             horizon = self._t_us
@@ -264,12 +270,12 @@ class Tracker:
             name = self._nodes[j] if j >= 0 else "?"
             self.rejected_by_node[(name, reason)] += int(n)
 
-    def _admit(self, now_us: int, dets: DetectionArrays) -> None:
+    def _admit(self, now_us: int, dets: DetectionArrays, lead_us: int) -> None:
         rows = self._node_rows(dets.nodes)[dets.node]
         ok = rows >= 0
         self._count("too_many_nodes", rows[~ok])
         local: Counter[str] = Counter()
-        good, cov = check(dets, now_us, self.limits, local)
+        good, cov = check(dets, now_us, self.limits, local, lead_us)
         self.rejected.update(local)
         self._count_invalid(rows[~good & ok])
         ok &= good

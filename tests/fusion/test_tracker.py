@@ -112,6 +112,23 @@ def test_bad_input_is_rejected_with_reasons_and_never_crashes():
     assert np.all(np.isfinite(tr.picture().state)) and good_state.shape == (1, 4)
 
 
+def test_a_node_ahead_of_the_picture_is_held_not_rejected_as_future():
+    """The picture waits for the slowest node (``now``); a faster node's detections up to
+    ``lead`` are buffered and used once the picture reaches them, beyond it they are
+    ``future``."""
+    tr = Tracker()
+    ahead = 20 * 10**6
+    for k in range(6):
+        t = T0 + ahead + k * DT
+        tr.step(T0, _det(t, [[k * 0.1, 0.0]]), lead_us=t)
+    tr.step(T0, _det(T0 + 10 * ahead, [[0.0, 0.0]]), lead_us=T0 + ahead + 6 * DT)
+    assert tr.counts()["future"] == 1
+    assert len(tr) == 0  # nothing processed yet: the picture is still at T0
+    ts = tr.step(T0 + ahead + 10 * DT)
+    assert len(tr) == 1 and tr.counts()["future"] == 1
+    assert ts.t_us > T0 + ahead
+
+
 def test_flooding_node_is_capped_and_other_tracks_survive():
     tr = Tracker(config=TrackerConfig(node_rate_per_s=1000))
     for k in range(10):

@@ -38,3 +38,16 @@ def test_slowest_live_node_sets_the_time(monkeypatch: pytest.MonkeyPatch) -> Non
     assert c.now_us() == 27_000_000
     c.observe("mast1", 9_000_000)
     assert c.now_us() == 27_000_000
+
+
+def test_lead_is_the_wall_clock_or_the_picture_if_later(monkeypatch: pytest.MonkeyPatch) -> None:
+    mono = FakeMonotonic()
+    monkeypatch.setattr(service.time, "monotonic", mono)
+    monkeypatch.setattr(service.time, "time_ns", lambda: 50_000_000_000)  # wall: 50 s
+    c = DataClock(stale_s=5.0)
+    assert c.lead_us() is None
+    c.observe("uav1", 10_000_000)
+    assert c.lead_us() == 50_000_000
+    c.observe("uav1", 90_000_000)  # a simulator running ahead of the wall clock
+    assert c.now_us() == 90_000_000
+    assert c.lead_us() == 90_000_000
