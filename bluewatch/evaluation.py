@@ -193,7 +193,7 @@ def track_frames(world: World, pictures: list[Tracks]) -> list[TrackFrame]:
     by_t = {p.t_us: p for p in pictures if world.start_us <= p.t_us <= world.end_us}
     out = []
     for t in sorted(by_t):
-        tr = by_t[t].tracks
+        tr = [x for x in by_t[t].tracks if x.status != "deleted"]  # ended, not a track now
         ids = np.array([x.track_id for x in tr], np.int64)
         en = _en(world, np.array([x.lat_deg for x in tr]), np.array([x.lon_deg for x in tr]))
         out.append(TrackFrame(t, ids, en))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pymap3d
@@ -125,6 +125,10 @@ class LiveFusion:
     """Glue for the station service: ``on_batch`` collects decoded batches (from ingest's
     callbacks, any thread), ``tick(now_us)`` runs the tracker on them and returns the
     ``{prefix}/tracks`` message for the picture. The service owns the clock and publishing.
+
+    A track an operator was shown and that the tracker then deleted appears once more, in
+    the next picture, with status ``deleted`` and its last reported state, so a map or a
+    log learns that it ended instead of inferring it from its absence.
     """
 
     def __init__(
@@ -137,14 +141,22 @@ class LiveFusion:
         self._lock = threading.Lock()
         self._batches: list[DetectionBatch] = []
         self.last: TrackSet | None = None
+        self._shown: dict[int, Track] = {}
 
     def on_batch(self, batch: DetectionBatch) -> None:
         with self._lock:
             self._batches.append(batch)
 
-    def tick(self, now_us: int) -> Tracks:
+    def tick(self, now_us: int, lead_us: int | None = None) -> Tracks:
         with self._lock:
             batches, self._batches = self._batches, []
         arrays = batches_to_arrays(batches, self.origin, self.counts) if batches else None
-        self.last = self.tracker.step(now_us, arrays)
-        return tracks_message(self.last, self.station_id, self.origin)
+        self.last = self.tracker.step(now_us, arrays, lead_us)
+        msg = tracks_message(self.last, self.station_id, self.origin)
+        ended = tuple(
+            replace(self._shown[i], status=TrackStatus.DELETED.wire_name)
+            for i in self.last.deleted_ids.tolist()
+            if i in self._shown
+        )
+        self._shown = {t.track_id: t for t in msg.tracks}
+        return replace(msg, tracks=msg.tracks + ended) if ended else msg

@@ -60,4 +60,9 @@ def test_live_fusion_collects_batches_between_ticks():
         msg = live.tick(T0 + k * 100_000 + 300_000)
     assert msg is not None and msg.station_id == "station1"
     assert [t.status for t in msg.tracks] == ["confirmed"]
-    assert live.tick(T0 + 2_000_000).tracks == ()
+    shown = msg.tracks[0]
+    # deleted once the target is gone: one message says so, with its last state
+    ended = live.tick(T0 + 2_000_000).tracks
+    assert [(t.track_id, t.status) for t in ended] == [(shown.track_id, "deleted")]
+    assert ended[0].lat_deg == shown.lat_deg and ended[0].nodes == shown.nodes
+    assert decode(encode(live.tick(T0 + 2_000_000)), expect=Kind.TRACKS).message.tracks == ()
