@@ -2,7 +2,11 @@
 
 Pipeline per frame: ground plane by a homography warp of the ground texture
 (cv2.warpPerspective; the plane-induced homography H = K R^T [r1 r2 t] of Hartley &
-Zisserman, Multiple View Geometry, §13.1), sky above the horizon, cloud shadows and global
+Zisserman, Multiple View Geometry, §13.1), sampled from a mip-map pyramid so that each
+pixel averages the ground it covers (trilinear mip-mapping, L. Williams, "Pyramidal
+Parametrics", SIGGRAPH 1983): a lens and sensor integrate over a pixel's footprint, and
+point-sampling fine crop rows from far off would make moiré that shimmers from frame to
+frame, motion no real camera sees. Then sky above the horizon, cloud shadows and global
 illumination drift, target shadows and boxes, then sensor effects: vegetation sway (mast
 cameras), lens distortion (OpenCV's Brown-Conrady model, applied by remap), exposure drift,
 sensor noise, JPEG compression artefacts.
@@ -25,6 +29,8 @@ U8 = npt.NDArray[np.uint8]
 SKY_GREY = 205.0
 SHADOW_GAIN = 0.55
 _SUB = 16.0  # fixed-point scale for cv2 drawing with shift=4
+MIP_LEVELS = 5  # texture pyramid: 1, 2, 4, 8, 16 texture pixels per level pixel
+_FOOT_CELL = 16  # footprint (level of detail) computed on a grid of this many pixels
 
 
 def _u8(a: object) -> U8:
@@ -100,6 +106,11 @@ class Renderer:
             self.tex.vegetation, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA
         )
         self._veg_scale = s * 4.0
+        # Mip-map pyramid: level l has 2**l texture pixels a side per pixel and covers the
+        # same extent (cv2.pyrDown: Gaussian 5x5 then drop every other row and column).
+        self._mips: list[U8] = [self.tex.image]
+        while len(self._mips) < MIP_LEVELS and min(self._mips[-1].shape) >= 64:
+            self._mips.append(_u8(cv2.pyrDown(self._mips[-1])))
 
     # ---- geometry -------------------------------------------------------------------------
 
@@ -140,15 +151,48 @@ class Renderer:
 
     # ---- drawing --------------------------------------------------------------------------
 
+    def _lod(self, hm: FloatArray) -> FloatArray:
+        """(H, W) float32 mip level of each pixel: log2 of the pixel's footprint in texture
+        pixels, the longer of its two sides (|dq/du|, |dq/dv| of q = H^-1 p), so that
+        foreshortened ground is filtered along its compressed direction too."""
+        w, h = self.cam.width_px, self.cam.height_px
+        gw, gh = -(-w // _FOOT_CELL) + 1, -(-h // _FOOT_CELL) + 1
+        a = np.linalg.inv(hm)
+        u, v = np.meshgrid(
+            np.arange(gw, dtype=float) * _FOOT_CELL, np.arange(gh, dtype=float) * _FOOT_CELL
+        )
+        den = a[2, 0] * u + a[2, 1] * v + a[2, 2]
+        ok = den > 1e-12  # rays that reach the ground in front of the camera
+        den = np.where(ok, den, 1.0)
+        q0 = (a[0, 0] * u + a[0, 1] * v + a[0, 2]) / den
+        q1 = (a[1, 0] * u + a[1, 1] * v + a[1, 2]) / den
+        # d q_i / d p_j = (A[i, j] - q_i A[2, j]) / den
+        du = np.hypot(a[0, 0] - q0 * a[2, 0], a[1, 0] - q1 * a[2, 0]) / den
+        dv = np.hypot(a[0, 1] - q0 * a[2, 1], a[1, 1] - q1 * a[2, 1]) / den
+        top = len(self._mips) - 1
+        with np.errstate(divide="ignore"):
+            lod = np.log2(np.maximum(np.maximum(du, dv), 1e-6))
+        lod = np.clip(np.where(ok, lod, top), 0, top).astype(np.float32)
+        big = cv2.resize(lod, (gw * _FOOT_CELL, gh * _FOOT_CELL), interpolation=cv2.INTER_LINEAR)
+        return np.asarray(big[:h, :w], dtype=np.float32)
+
     def _ground(self, r: FloatArray, c: FloatArray, t_s: float) -> U8:
         w, h = self.cam.width_px, self.cam.height_px
         tex = self.tex
         hm = self._ground_h(r, c, tex.m_per_px, tex.half_extent_m)
-        img = _u8(
-            cv2.warpPerspective(
-                tex.image, hm, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        lod = self._lod(hm)
+        lo_l, hi_l = int(np.floor(lod.min())), int(np.ceil(lod.max()))
+        acc = np.zeros((h, w), np.float32)
+        for lev in range(lo_l, hi_l + 1):  # a few levels: each a whole-image warp
+            weight = np.maximum(0.0, 1.0 - np.abs(lod - lev))
+            if not weight.any():
+                continue
+            hl = self._ground_h(r, c, tex.m_per_px * 2**lev, tex.half_extent_m)
+            lvl = cv2.warpPerspective(
+                self._mips[lev], hl, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
             )
-        )
+            acc += weight * lvl.astype(np.float32)
+        img = _u8(np.clip(acc + 0.5, 0, 255))
         if self.is_mast and self.sway:
             img = self._sway(img, r, c, t_s)
         # sky: pixels whose ray does not go down (ENU up component >= 0)
