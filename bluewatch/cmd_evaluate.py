@@ -61,7 +61,7 @@ from edge.wire import WireError
 from ground_station.config import load_station_config
 from sim.scenario import load_scenario
 from sim.score import score
-from sim.truth import TruthWriter, truth_en_at, view_of
+from sim.truth import SEEN_MIN_INSIDE, SEEN_MIN_PX, TruthWriter, truth_en_at, view_of
 
 REPO_CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 # scenario name -> config folder under configs/ (default: the scenario's own name)
@@ -324,7 +324,11 @@ def _run(args: argparse.Namespace) -> int:
     m: dict[str, Any] = {
         "scenario": sc.name,
         "seed": world.seed,
-        "track_truth": "targets seen by at least one camera at each instant",
+        "track_truth": (
+            "targets seen by at least one camera at each instant (at least"
+            f" {SEEN_MIN_INSIDE:.0%} of the target's box in the image, at least"
+            f" {SEEN_MIN_PX:g} px on each side)"
+        ),
     }
     m.update(
         score(

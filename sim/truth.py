@@ -27,11 +27,24 @@ from sim.render import box_corners
 from sim.score import TruthView
 from sim.world import TargetsTruth, World
 
+SEEN_MIN_INSIDE = 0.5  # share of a target's box in the image for it to count as seen
+SEEN_MIN_PX = 2.0  # and its size on each side, pixels (a person 100 m off is about 5 px)
+
 
 def view_of(
-    world: World, camera_id: str, t_us: int, truth: TargetsTruth | None = None
+    world: World,
+    camera_id: str,
+    t_us: int,
+    truth: TargetsTruth | None = None,
+    min_inside: float = 0.0,
+    min_px: float = 0.5,
 ) -> TruthView:
-    """The targets ``camera_id`` sees at ``t_us`` with their (distorted) pixel boxes."""
+    """The targets ``camera_id`` sees at ``t_us`` with their (distorted) pixel boxes,
+    clipped to the image.
+
+    min_inside: least fraction of a target's box area that lies in the image (0: any
+    overlap); min_px: least size of the clipped box on each side, pixels.
+    """
     truth = truth if truth is not None else world.truth_at(t_us)
     cam = world.camera_model(camera_id)
     st = world.platform_state(camera_id, t_us)
@@ -57,9 +70,10 @@ def view_of(
     )
     uv = uv.reshape(keep.size, 8, 2)
     wh = np.array([cam.width_px, cam.height_px], dtype=float)
+    full = np.prod(np.maximum(uv.max(axis=1) - uv.min(axis=1), 1e-9), axis=1)
     lo = np.clip(uv.min(axis=1), 0, wh)
     hi = np.clip(uv.max(axis=1), 0, wh)
-    ok = ((hi - lo) > 0.5).all(axis=1)
+    ok = ((hi - lo) > min_px).all(axis=1) & (np.prod(hi - lo, axis=1) >= min_inside * full)
     keep, lo, hi = keep[ok], lo[ok], hi[ok]
     return TruthView(
         camera_id,
@@ -75,7 +89,9 @@ def truth_en_at(world: World, visible_only: bool = False) -> Any:
 
     visible_only: only the targets that at least one camera sees at ``t_us`` — the truth
     the system can know of; a target nobody sees cannot have a track, so scoring tracks
-    against it measures the scenario, not the tracker.
+    against it measures the scenario, not the tracker. Seen means at least half of the
+    target's box in the image and at least ``SEEN_MIN_PX`` pixels across: a sliver at the
+    frame's edge or a speck at the horizon is in view but not seen.
     """
 
     def f(t_us: int) -> tuple[IntArray, FloatArray]:
@@ -84,7 +100,10 @@ def truth_en_at(world: World, visible_only: bool = False) -> Any:
             return tr.ids, tr.enu_m[:, :2]
         seen = np.unique(
             np.concatenate(
-                [view_of(world, c, t_us, tr).ids for c in world.camera_ids]
+                [
+                    view_of(world, c, t_us, tr, SEEN_MIN_INSIDE, SEEN_MIN_PX).ids
+                    for c in world.camera_ids
+                ]
                 + [np.zeros(0, np.int64)]
             )
         )

@@ -231,15 +231,18 @@ class World:
 
     def _build_targets(self) -> None:
         sc = self.scenario
-        rng = np.random.default_rng([self.seed, 1])
         t_end = sc.duration_s + 1.0
         all_t: list[list[float]] = []
         all_p: list[list[tuple[float, float]]] = []
         enter, leave = [], []
-        for tg in sc.targets:
+        for k, tg in enumerate(sc.targets):
+            # One random stream per target, and the walk's waypoints apart from its speeds
+            # and dwells: how many draws one target makes (it grows with the duration) never
+            # shifts another's, so a shorter run is the start of a longer one.
+            rng = np.random.default_rng([self.seed, 1, k])
             if tg.random_walk is not None:
                 n = int(tg.speed() * t_end / max(tg.random_walk.leg_m * 0.5, 1.0)) + 4
-                pts = _random_walk_points(tg, n, rng)
+                pts = _random_walk_points(tg, n, np.random.default_rng([self.seed, 2, k]))
                 loop = "once"
             else:
                 assert tg.route_en_m is not None
@@ -280,7 +283,8 @@ class World:
         sizes = np.array([t.size() for t in sc.targets], dtype=float).reshape(n, 3)
         self._size = sizes[:, :2]
         self._height = sizes[:, 2]
-        look = rng.choice(np.array([40.0, 70.0, 110.0, 170.0, 215.0, 245.0]), size=n)
+        looks = np.random.default_rng([self.seed, 3])
+        look = looks.choice(np.array([40.0, 70.0, 110.0, 170.0, 215.0, 245.0]), size=n)
         given = np.array([-1 if t.brightness is None else t.brightness for t in sc.targets])
         self._bright = np.where(given >= 0, given, look).astype(float)
 

@@ -12,7 +12,14 @@ from hypothesis.extra.numpy import arrays
 
 from sim.scenario import load_scenario
 from sim.score import DetectionFrame, TrackFrame, match_detections, score
-from sim.truth import TruthLog, TruthWriter, truth_en_at, view_of
+from sim.truth import (
+    SEEN_MIN_INSIDE,
+    SEEN_MIN_PX,
+    TruthLog,
+    TruthWriter,
+    truth_en_at,
+    view_of,
+)
 from sim.world import World
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,8 +100,33 @@ def test_visible_truth_is_what_some_camera_sees(world: World) -> None:
         t = world.start_us + k * 1_000_000
         ids_all, _ = every(t)
         ids, en = seen(t)
-        views = set().union(*(set(view_of(world, c, t).ids.tolist()) for c in world.camera_ids))
+        views = set().union(
+            *(
+                set(view_of(world, c, t, None, SEEN_MIN_INSIDE, SEEN_MIN_PX).ids.tolist())
+                for c in world.camera_ids
+            )
+        )
         assert set(ids.tolist()) == views & set(ids_all.tolist())
         assert en.shape == (len(ids), 2)
         n_all, n_seen = n_all + len(ids_all), n_seen + len(ids)
     assert 0 < n_seen < n_all  # some targets are out of every view some of the time
+
+
+def test_seen_needs_half_the_box_in_the_image(world: World) -> None:
+    """A target at the frame's edge is in view while any of it is; it counts as seen (for
+    the track truth) only with at least half of its box inside."""
+    edge = 0
+    for k in range(0, 120, 2):
+        t = world.start_us + k * 1_000_000
+        for c in world.camera_ids:
+            cam = world.camera_model(c)
+            anyv = view_of(world, c, t)
+            seen = view_of(world, c, t, None, SEEN_MIN_INSIDE, SEEN_MIN_PX)
+            assert set(seen.ids.tolist()) <= set(anyv.ids.tolist())
+            x, y, w, h = (anyv.bbox_px[:, i] for i in range(4))
+            touches = (x <= 0.01) | (y <= 0.01)
+            touches |= (x + w >= cam.width_px - 0.01) | (y + h >= cam.height_px - 0.01)
+            inner = anyv.ids[~touches & (np.minimum(w, h) > SEEN_MIN_PX)]
+            assert set(inner.tolist()) <= set(seen.ids.tolist())  # wholly inside: seen
+            edge += len(set(anyv.ids.tolist()) - set(seen.ids.tolist()))
+    assert edge > 0  # the scenario has targets partly out of frame
