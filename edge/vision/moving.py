@@ -51,6 +51,9 @@ by ``flow_scale``):
    previous frame (warped into this frame) that no reported blob continues, for at most
    ``coast_frames`` frames in a row: the gating of a track on its predicted position, as
    in any detect-before-track chain, with the mover's last position as the prediction.
+   An unclaimed detection that lies inside a reported blob (a neighbour's, which took it
+   in) is not reported, but carried to the next frame as a seed of step 6's cut, so
+   that neighbours who merge stay apart.
 """
 
 from __future__ import annotations
@@ -133,6 +136,8 @@ class EgoMotionDetector:
       coast_evidence_px work pixels changed against the reference) is reported when it
       lies within coast_px work pixels of a previous detection that no reported blob lies
       within coast_claim_px of, for at most this many frames in a row (0 = never; step 7).
+      coast_seed_frames: such a detection that lies inside a reported blob instead is
+      kept as a seed for the next frame's cut (step 6) for this many frames (0 = never).
     long_gap: age of the long reference, frames (0 or <= gap: none; step 3b);
       long_grow_px: its candidates lie within this many work pixels of a pixel changed
       against the short reference; long_model: and differ from the model by this fraction
@@ -179,6 +184,7 @@ class EgoMotionDetector:
         coast_px: float = 6.0,
         coast_claim_px: float = 8.0,
         coast_evidence_px: int = 1,
+        coast_seed_frames: int = 1,
         long_gap: int = 12,
         long_grow_px: int = 3,
         long_clear_px: int = 12,
@@ -226,6 +232,8 @@ class EgoMotionDetector:
         self.coast_claim_px = check_range("coast_claim_px", coast_claim_px, 0.0, 1e3)
         self.coast_evidence_px = int(check_range("coast_evidence_px", coast_evidence_px, 0, 1e6))
         self._last_age = np.zeros(0, np.int64)
+        self.coast_seed_frames = int(check_range("coast_seed_frames", coast_seed_frames, 0, 1000))
+        self._hidden, self._hidden_age = np.zeros((0, 2)), np.zeros(0, np.int64)
         self.shadow_frac = check_range("shadow_frac", shadow_frac, 0.0, 1.0)
         self.shadow_reach = check_range("shadow_reach", shadow_reach, 0.0, 10.0)
         self._shadow_lens = np.zeros(0)
@@ -490,8 +498,11 @@ class EgoMotionDetector:
             cents = np.concatenate((cents[keep], extra_ce))
             keep = np.arange(len(stats))
         age = np.zeros(len(keep), np.int64)
+        self._hidden, self._hidden_age = np.zeros((0, 2)), np.zeros(0, np.int64)
         if self.coast_frames > 0 and self._last_cents is not None and len(self._last_cents):
-            c_st, c_ce, c_age = self._coast(lab_stats, lab_cents, weak, cents[keep])
+            c_st, c_ce, c_age = self._coast(
+                lab_stats, lab_cents, weak, cents[keep], labels, keep_mask
+            )
             if len(c_st):
                 stats = np.concatenate((stats[keep], c_st.astype(stats.dtype)))
                 cents = np.concatenate((cents[keep], c_ce))
@@ -502,10 +513,19 @@ class EgoMotionDetector:
         self._last_cents = (out.centroid_px + 0.5) * np.array([sx, sy]) - 0.5
         # select keeps the order unless it drops the smallest blobs; then ages restart.
         self._last_age = age if len(out) == len(age) else np.zeros(len(out), np.int64)
+        if len(self._hidden):
+            self._last_cents = np.concatenate((self._last_cents, self._hidden))
+            self._last_age = np.concatenate((self._last_age, self._hidden_age))
         return out
 
     def _coast(
-        self, lab_stats: Image, lab_cents: Image, weak: npt.NDArray[np.bool_], cur: Image
+        self,
+        lab_stats: Image,
+        lab_cents: Image,
+        weak: npt.NDArray[np.bool_],
+        cur: Image,
+        labels: Image,
+        kept: npt.NDArray[np.bool_],
     ) -> tuple[Image, Image, Image]:
         """Blobs too small to be reported on their own that continue a detection of the
         previous frame (module docstring, step 8).
@@ -534,7 +554,16 @@ class EgoMotionDetector:
         j = np.argmin(d2, axis=1)
         near = d2[np.arange(len(pts)), j] <= self.coast_px**2
         chosen, first = np.unique(labs[j[near]], return_index=True)
-        return lab_stats[chosen], lab_cents[chosen], ages[near][first] + 1
+        st, ce, ag = lab_stats[chosen], lab_cents[chosen], ages[near][first] + 1
+        if self.coast_seed_frames > 0:
+            rest, r_age = pts[~near], ages[~near]
+            xi = np.clip(np.round(rest[:, 0]).astype(np.int64), 0, labels.shape[1] - 1)
+            yi = np.clip(np.round(rest[:, 1]).astype(np.int64), 0, labels.shape[0] - 1)
+            lab_at = labels[yi, xi]
+            inside = kept[lab_at] & (lab_at > 0) & (r_age < self.coast_seed_frames)
+            self._hidden = rest[inside]
+            self._hidden_age = r_age[inside] + 1
+        return st, ce, ag
 
     def _shadow_bodies(
         self,
