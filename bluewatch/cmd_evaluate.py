@@ -267,6 +267,14 @@ def _run(args: argparse.Namespace) -> int:
         else n
         for n in chain._node_cfgs  # noqa: SLF001
     ]
+    # Nodes run free in virtual time, each as fast as this machine renders and detects for
+    # it, and a busy machine can keep one from publishing for several wall seconds: that
+    # is not a lost link, so it must not let the picture run ahead and drop its detections
+    # as late (a crashed node fails the run instead).
+    st_cfg = chain._station_cfg  # noqa: SLF001
+    chain._station_cfg = st_cfg.model_copy(  # noqa: SLF001
+        update={"fusion": st_cfg.fusion.model_copy(update={"node_silent_s": 600.0})}
+    )
     cameras = {n.node_id: n.camera.source.split("://", 1)[-1] for n in chain._node_cfgs}  # noqa: SLF001
     if broker is not None:
         broker.start()

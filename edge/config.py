@@ -42,6 +42,13 @@ class SurveySection(Section):
     roll_deg: float = Field(0.0, ge=-20, le=20, description="levelling error of the mount")
     pitch_deg: float = Field(0.0, ge=-20, le=20, description="levelling error of the mount")
     pos_sigma_m: float = Field(0.5, ge=0, description="1-sigma horizontal survey error")
+    att_sigma_deg: float = Field(
+        0.3,
+        ge=0,
+        le=10,
+        description="1-sigma of the head's angles and the heading survey together, degrees "
+        "(a mast's range error grows with it: about range^2 / height x this)",
+    )
 
 
 class PoseSection(Section):

@@ -79,6 +79,12 @@ class FusionSection(Section):
         False, description="learn each node's false-alarm density per place (track score only)"
     )
     history_period_s: float = Field(1.0, gt=0, description="store the picture this often")
+    node_silent_s: float = Field(
+        5.0,
+        gt=0,
+        le=3600,
+        description="a node unheard this long (wall clock) stops holding the picture back",
+    )
 
 
 class StationConfig(Section):

@@ -114,7 +114,7 @@ class Station:
         self._server_thread: threading.Thread | None = None
         self._stopping = False
         o = config.origin
-        self.clock = DataClock()
+        self.clock = DataClock(stale_s=config.fusion.node_silent_s)
         self.fusion = LiveFusion(
             make_tracker(config.fusion),
             StationOrigin(o.lat_deg, o.lon_deg, o.alt_m),
