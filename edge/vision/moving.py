@@ -36,7 +36,8 @@ by ``flow_scale``):
    centroid to its shadow's tip likewise. A blob of (mostly) shadow is a shadow piece
    cut off its body when a reported blob lies sunward of it within that reach, and is
    dropped; otherwise it is reported at its caster (tip minus the reach) when the
-   ground between them is shadowed too, or where it is (a dark mover) when not.
+   ground between the blob and the caster is shadowed too, or where it is (a dark mover,
+   or a body in its own dark shade, with bright ground sunward of it) when not.
 6. Neighbours merged by the closing (one's shadow reaching the next, in a crowd): a blob
    holding two or more of the previous frame's detections (warped into this frame) is
    cut between them, each changed body pixel going to the nearest (a Voronoi
@@ -125,7 +126,14 @@ class EgoMotionDetector:
       change threshold (step 3).
     shadow_path_ratio: a lone shadow is taken for a shadow's tip (and reported at its
       caster) when the ground between them is at most this many times as bright as the
-      blob; otherwise it is a dark mover and reported where it is.
+      blob; otherwise it is a dark mover and reported where it is. That ground is sampled
+      between the blob's sunward end and the supposed caster when they lie at least
+      tip_gap_px work pixels apart (else the blob spans a shadow's length and holds its
+      caster, and is sampled along its own length), unless the blob keeps the ground's
+      texture — the standard deviation of the model over its shadow pixels at least
+      tip_texture grey levels and the frame's at least tip_texture_kept times that, as a
+      shadow's darkened ground does and a uniform dark body does not — when its caster may
+      be a mover the grey of the ground standing between them.
     seed_split: cut blobs between the previous frame's detections; seed_min_px: changed
       body work pixels a piece needs to be reported; seed_max_blob_px: blobs larger than
       this (full-resolution pixels; a few vehicles' worth) are not cut.
@@ -163,6 +171,9 @@ class EgoMotionDetector:
         global_change_frac: float = 0.3,
         min_evidence_px: int = 4,
         shadow_ratio: tuple[float, float] | None = (0.4, 0.7),
+        tip_gap_px: float = 2.0,
+        tip_texture: float = 4.0,
+        tip_texture_kept: float = 0.3,
         min_body_px: int = 4,
         split_blob_px: float = 900.0,
         split_min_px: float = 60.0,
@@ -210,6 +221,9 @@ class EgoMotionDetector:
         if shadow_ratio is not None and not (0.0 < shadow_ratio[0] < shadow_ratio[1] < 1.0):
             raise VisionConfigError(f"shadow_ratio must be 0 < lo < hi < 1, got {shadow_ratio!r}")
         self.shadow_ratio = shadow_ratio
+        self.tip_gap_px = check_range("tip_gap_px", tip_gap_px, 0.0, 1e9)
+        self.tip_texture = check_range("tip_texture", tip_texture, 0.0, 255.0)
+        self.tip_texture_kept = check_range("tip_texture_kept", tip_texture_kept, 0.0, 10.0)
         self.min_body_px = int(check_range("min_body_px", min_body_px, 0, 1e6))
         self.split_blob_px = check_range("split_blob_px", split_blob_px, 0.0, 1e9)
         self.split_min_px = check_range("split_min_px", split_min_px, 1.0, 1e9)
@@ -464,6 +478,7 @@ class EgoMotionDetector:
                 keep_mask,
                 wh,
                 g,
+                bg,
             )
         else:
             keep_mask = ok & (area >= self.min_area_px)
@@ -576,6 +591,7 @@ class EgoMotionDetector:
         keep_mask: npt.NDArray[np.bool_],
         wh: tuple[int, int],
         g: Image,
+        bg: Image,
     ) -> npt.NDArray[np.bool_]:
         """Learn the cast-shadow direction and report shadow-only blobs at their body end.
 
@@ -622,6 +638,9 @@ class EgoMotionDetector:
         last = np.flatnonzero(np.diff(sl_o, append=-1) != 0)  # last pixel of each label
         tip = np.zeros(n)
         tip[sl_o[last]] = proj[order[last]]
+        first = np.flatnonzero(np.diff(sl_o, prepend=-1) != 0)  # first pixel of each label
+        head = np.zeros(n)
+        head[sl_o[first]] = proj[order[first]]
         if pair.any():
             reach = tip[pair] - (cents[pair] @ d_prev)
             lens = self._shadow_lens
@@ -659,10 +678,22 @@ class EgoMotionDetector:
             # Is it a shadow's tip? Then the ground between it and its caster is shadowed
             # too (as dark as the blob); a dark mover taken for a shadow by the ratio test
             # has bright ground there instead, and is reported where it is.
-            tip_xy = ends + length * d_prev
             dark = np.bincount(sl, weights=g.ravel()[si], minlength=n)[labs] / scnt[labs]
             fr = np.array([0.3, 0.5, 0.7])
-            path = tip_xy[:, None, :] - fr[None, :, None] * length * d_prev[None, None, :]
+            # The ground between the blob's sunward end and the caster: sampled outside
+            # the blob (a blob as long as a shadow holds its caster; then along its own
+            # length, as before).
+            gap_px = head[labs] - (tip[labs] - length)
+            # A blob that keeps the ground's texture (darkened) is a shadow whatever lies
+            # between it and its caster: the caster may be a mover the grey of the ground.
+            gv, bv = g.ravel()[si].astype(np.float64), bg.ravel()[si].astype(np.float64)
+            sd_g = self._blob_std(sl, gv, scnt, n)[labs]
+            sd_b = self._blob_std(sl, bv, scnt, n)[labs]
+            kept_texture = (sd_b >= self.tip_texture) & (sd_g >= self.tip_texture_kept * sd_b)
+            span = np.where((gap_px >= self.tip_gap_px) & ~kept_texture, gap_px, length)
+            path = (
+                ends[:, None, :] + (span[:, None, None] * fr[None, :, None]) * d_prev[None, None, :]
+            )
             px = np.clip(np.round(path[..., 0]).astype(np.int64), 0, wh[1] - 1)
             py = np.clip(np.round(path[..., 1]).astype(np.int64), 0, wh[0] - 1)
             along = np.median(g[py, px], axis=1)
@@ -670,6 +701,15 @@ class EgoMotionDetector:
             cents[labs[tipped]] = ends[tipped]
             out[labs] = True
         return out
+
+    @staticmethod
+    def _blob_std(lab: Image, v: F64, cnt: Image, n: int) -> F64:
+        """(n,) standard deviation of the values v ((k,)) over each label of lab ((k,));
+        cnt: (n,) pixels per label."""
+        c = np.maximum(cnt, 1)
+        m = np.bincount(lab, weights=v, minlength=n) / c
+        m2 = np.bincount(lab, weights=v * v, minlength=n) / c
+        return np.asarray(np.sqrt(np.maximum(m2 - m * m, 0.0)))
 
     def _split_by_seeds(
         self,
@@ -836,6 +876,17 @@ class EgoMotionDetector:
             xi, yi = xi[free], yi[free]
         if len(xi) == 0:
             return out
+        change, inside = self._long_range(g, xi, yi)
+        hit = (change > self.long_factor * self.threshold) & inside
+        out[yi[hit], xi[hit]] = 255
+        return out
+
+    def _long_range(
+        self, g: Image, xi: Image, yi: Image
+    ) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.bool_]]:
+        """How far g lies outside the oldest stored frame's 3x3 range at the work pixels
+        (xi, yi) ((k,) each), grey levels, and (k,) whether that neighbourhood lies inside
+        the oldest frame. The oldest frame is sampled at those pixels only (cv2.remap)."""
         # Each candidate's 3x3 neighbourhood in the oldest frame: its centre through the
         # inverse homography, the neighbours' offsets through its linear part (the view
         # hardly changes perspective across three pixels).
@@ -859,10 +910,7 @@ class EgoMotionDetector:
             ]
         ).astype(np.int16)
         gv = g[yi, xi].astype(np.int16)
-        change = np.maximum(gv - vals.max(1), vals.min(1) - gv)
-        hit = (change > self.long_factor * self.threshold) & inside
-        out[yi[hit], xi[hit]] = 255
-        return out
+        return np.maximum(gv - vals.max(1), vals.min(1) - gv), inside
 
     def _change(self, g: Image, ref: Image) -> Image:
         """How far g lies outside ref's 3x3 range (grey levels)."""
