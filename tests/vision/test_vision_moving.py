@@ -181,3 +181,34 @@ def test_mover_seen_only_by_its_shadow_is_reported_at_its_body() -> None:
         near_shadow += bool(((dist_shadow < 8) & (dist_body >= 8)).any())
     assert near_body >= 5, near_body
     assert near_shadow == 0
+
+
+def test_dark_body_without_its_shadow_is_not_moved_sunward() -> None:
+    """Six dark movers show body and shadow (the detector learns which way and how far
+    shadows fall); a seventh is a uniform body as dark as a shadow with no shadow of its
+    own (the ratio test takes it for one). Bright ground lies sunward of it where its
+    caster would stand, so it is reported where it is, not a shadow's reach away."""
+    rng = np.random.default_rng(7)
+    g = big_ground()
+    det = EgoMotionDetector()
+    near_body = far = 0
+    for k in range(16):
+        img, _ = view(g, k, rng)
+        for j in range(6):
+            bx, by = 60 + 90 * j + 3 * k, 60
+            sh = img[by + 20 : by + 44, bx : bx + 12].astype(np.float32) * 0.55
+            img[by + 20 : by + 44, bx : bx + 12] = sh.astype(np.uint8)
+            img[by : by + 20, bx : bx + 12] = 15
+        x, y = 250 + 3 * k, 300
+        patch = img[y : y + 20, x : x + 12]
+        img[y : y + 20, x : x + 12] = np.uint8(0.55 * float(patch.mean()))
+        d = det.detect(Frame(k * 100_000, img))
+        if k < 10:
+            continue
+        assert d.usable, d.reason
+        dist = np.hypot(d.centroid_px[:, 0] - (x + 6), d.centroid_px[:, 1] - (y + 10))
+        near_body += bool((dist < 8).any())
+        far += bool(((dist >= 8) & (dist < 40)).any())
+    # Sampled along its own length (the blob itself, dark), 5 of these 6 frames moved it.
+    assert near_body >= 5, near_body
+    assert far <= 1, far
