@@ -37,7 +37,10 @@ by ``flow_scale``):
    cut off its body when a reported blob lies sunward of it within that reach, and is
    dropped; otherwise it is reported at its caster (tip minus the reach) when the
    ground between the blob and the caster is shadowed too, or where it is (a dark mover,
-   or a body in its own dark shade, with bright ground sunward of it) when not.
+   or a body in its own dark shade, with bright ground sunward of it) when not. A blob
+   lighter than the model by a shadow's ratio (the model kept a shadow while its mover
+   stood over it, and the shadow has moved on) on the shadow side of a reported blob,
+   within the same reach, is where that blob's shadow was, and is dropped.
 6. Neighbours merged by the closing (one's shadow reaching the next, in a crowd): a blob
    holding two or more of the previous frame's detections (warped into this frame) is
    cut between them, each changed body pixel going to the nearest (a Voronoi
@@ -134,6 +137,10 @@ class EgoMotionDetector:
       tip_texture grey levels and the frame's at least tip_texture_kept times that, as a
       shadow's darkened ground does and a uniform dark body does not — when its caster may
       be a mover the grey of the ground standing between them.
+    lit_frac: a reported blob with at least this fraction of its non-shadow pixels
+      lighter than the model by a shadow's ratio (g / model in [1 / hi, 1 / lo] of
+      shadow_ratio) is dropped when it lies on the shadow side of another reported blob,
+      within shadow_reach reaches and shadow_dup_px of the shadow's axis (1 = never).
     seed_split: cut blobs between the previous frame's detections; seed_min_px: changed
       body work pixels a piece needs to be reported; seed_max_blob_px: blobs larger than
       this (full-resolution pixels; a few vehicles' worth) are not cut.
@@ -174,6 +181,7 @@ class EgoMotionDetector:
         tip_gap_px: float = 2.0,
         tip_texture: float = 4.0,
         tip_texture_kept: float = 0.3,
+        lit_frac: float = 0.3,
         min_body_px: int = 4,
         split_blob_px: float = 900.0,
         split_min_px: float = 60.0,
@@ -224,6 +232,7 @@ class EgoMotionDetector:
         self.tip_gap_px = check_range("tip_gap_px", tip_gap_px, 0.0, 1e9)
         self.tip_texture = check_range("tip_texture", tip_texture, 0.0, 255.0)
         self.tip_texture_kept = check_range("tip_texture_kept", tip_texture_kept, 0.0, 10.0)
+        self.lit_frac = check_range("lit_frac", lit_frac, 0.0, 1.0)
         self.min_body_px = int(check_range("min_body_px", min_body_px, 0, 1e6))
         self.split_blob_px = check_range("split_blob_px", split_blob_px, 0.0, 1e9)
         self.split_min_px = check_range("split_min_px", split_min_px, 1.0, 1e9)
@@ -480,6 +489,13 @@ class EgoMotionDetector:
                 g,
                 bg,
             )
+            if self.lit_frac < 1.0:
+                # Ground lighter than the model by a shadow's ratio: the model still holds
+                # a shadow that has moved on.
+                lit = (ratio >= 1.0 / hi_r) & (ratio <= 1.0 / lo_r) & body
+                keep_mask &= ~self._lit_ghosts(
+                    np.bincount(fg_lab[lit], minlength=n), cnt, cents, keep_mask
+                )
         else:
             keep_mask = ok & (area >= self.min_area_px)
             keep_mask &= stats[:, 4] >= self.min_thick_px * stats[:, 2:4].max(axis=1)
@@ -701,6 +717,38 @@ class EgoMotionDetector:
             cents[labs[tipped]] = ends[tipped]
             out[labs] = True
         return out
+
+    def _lit_ghosts(
+        self,
+        lit_cnt: Image,
+        body_cnt: Image,
+        cents: Image,
+        keep_mask: npt.NDArray[np.bool_],
+    ) -> npt.NDArray[np.bool_]:
+        """(n,) reported blobs that are where a mover's shadow was: at least ``lit_frac`` of
+        their non-shadow pixels lighter than the model by a shadow's ratio (the model kept
+        the shadow while the mover stood over it), and lying on the shadow side of another
+        reported blob, within ``shadow_reach`` reaches of it and ``shadow_dup_px`` of its
+        shadow's axis (module docstring, step 5).
+
+        lit_cnt, body_cnt: (n,) lit and non-shadow work pixels per blob; cents: (n, 2)."""
+        drop = np.zeros(len(keep_mask), bool)
+        d = self._sun_dir
+        if d is None or len(self._shadow_lens) < self.shadow_pairs:
+            return drop
+        lit = keep_mask & (lit_cnt >= self.lit_frac * np.maximum(body_cnt, 1))
+        labs = np.flatnonzero(lit)
+        kept = np.flatnonzero(keep_mask & ~lit)
+        if len(labs) == 0 or len(kept) == 0:
+            return drop
+        length = float(np.quantile(self._shadow_lens, self.shadow_len_q))
+        dx = cents[None, kept, 0] - cents[labs, None, 0]
+        dy = cents[None, kept, 1] - cents[labs, None, 1]
+        along = -(dx * d[0] + dy * d[1])
+        across = np.abs(dx * d[1] - dy * d[0])
+        near = (along > 0) & (along <= self.shadow_reach * length) & (across <= self.shadow_dup_px)
+        drop[labs[near.any(1)]] = True
+        return drop
 
     @staticmethod
     def _blob_std(lab: Image, v: F64, cnt: Image, n: int) -> F64:
