@@ -268,9 +268,8 @@ def _run(args: argparse.Namespace) -> int:
         for n in chain._node_cfgs  # noqa: SLF001
     ]
     # Nodes run free in virtual time, each as fast as this machine renders and detects for
-    # it, and a busy machine can keep one from publishing for several wall seconds: that
-    # is not a lost link, so it must not let the picture run ahead and drop its detections
-    # as late (a crashed node fails the run instead).
+    # it, and a busy machine can keep one from publishing for several wall seconds: that is
+    # not a lost link, so it keeps holding the picture back (a crashed node fails the run).
     st_cfg = chain._station_cfg  # noqa: SLF001
     chain._station_cfg = st_cfg.model_copy(  # noqa: SLF001
         update={"fusion": st_cfg.fusion.model_copy(update={"node_silent_s": 600.0})}
@@ -302,6 +301,7 @@ def _run(args: argparse.Namespace) -> int:
         r.wait_nodes(wall0)
         _progress("nodes done; waiting for delivery and the last pictures")
         r.wait_delivery(30.0)
+        st.clock.release()  # everything is delivered: let the picture run to the end
         last_t = max((t for _, _, t in probes.arrivals), default=world.start_us)
         r.wait_picture(last_t, station_cfg.fusion.reorder_window_s + 10.0)
         r.check()

@@ -194,7 +194,10 @@ def build_node(
     geotagger = FlatGroundGeotagger(
         sources.camera,
         cfg.geotag.ground_alt_m,
-        GeotagParams(pixel_sigma_px=cfg.geotag.pixel_sigma_px),
+        GeotagParams(
+            pixel_sigma_px=cfg.geotag.pixel_sigma_px,
+            min_depression_rad=math.radians(cfg.geotag.min_depression_deg),
+        ),
         dem=pose_sources.load_dem(cfg),
         bottom_anchor=cfg.geotag.anchor == "bottom"
         or (cfg.geotag.anchor == "auto" and cfg.kind == "mast"),

@@ -89,6 +89,14 @@ class DetectorSection(Section):
 class GeotagSection(Section):
     ground_alt_m: float = Field(0.0, description="flat-ground altitude, metres AMSL")
     pixel_sigma_px: float = Field(1.5, gt=0, description="1-sigma pixel error of a detection")
+    min_depression_deg: float = Field(
+        1.0,
+        ge=0,
+        lt=90,
+        description="rays shallower than this below the horizon are not geotagged (a mast "
+        "6 m up reaches 340 m at 1 degree; the covariance grows as the ray flattens and the "
+        "station weighs it)",
+    )
     dem: Path | None = Field(
         None, description="terrain heights: a GeoTIFF in EPSG:4326 (replaces ground_alt_m)"
     )

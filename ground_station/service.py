@@ -38,10 +38,17 @@ class DataClock:
     runs slower than others in the simulator, holds the picture back instead of having its
     detections dropped as late. A node silent for longer stops holding it back, and when
     every node is silent the time still advances, so tracks coast and end.
+
+    A live node's time is its latest capture time advanced by the wall time since, by at
+    most ``extrapolate_max_s``: the picture moves smoothly between a real node's batches,
+    and a node whose capture time runs slower than the wall clock (a simulated node on a
+    busy machine) is never overtaken by more than that. Kept below the tracker's reorder
+    window, the slowest live node's next frames are never late.
     """
 
-    def __init__(self, stale_s: float = 5.0) -> None:
+    def __init__(self, stale_s: float = 5.0, extrapolate_max_s: float = 1.0) -> None:
         self.stale_s = stale_s
+        self.extrapolate_max_us = int(extrapolate_max_s * 1e6)
         self._nodes: dict[str, tuple[int, float]] = {}  # node -> (latest t_us, arrival)
         self._last = 0
         self._lock = threading.Lock()
@@ -58,10 +65,21 @@ class DataClock:
                 return None
             wall = time.monotonic()
             est = {n: t + int((wall - a) * 1e6) for n, (t, a) in self._nodes.items()}
-            live = [est[n] for n, (_, a) in self._nodes.items() if wall - a <= self.stale_s]
+            cap = self.extrapolate_max_us
+            live = [
+                min(est[n], t + cap)
+                for n, (t, a) in self._nodes.items()
+                if wall - a <= self.stale_s
+            ]
             now = min(live) if live else max(est.values())
             self._last = max(self._last, now)
             return self._last
+
+    def release(self) -> None:
+        """No node will deliver again (a finished simulation): no node holds the picture
+        back any more, and the time runs on from the newest capture."""
+        with self._lock:
+            self.stale_s = -1.0
 
     def lead_us(self) -> int | None:
         """The latest capture time a detection may honestly carry: the wall clock (UTC),
@@ -114,7 +132,10 @@ class Station:
         self._server_thread: threading.Thread | None = None
         self._stopping = False
         o = config.origin
-        self.clock = DataClock(stale_s=config.fusion.node_silent_s)
+        self.clock = DataClock(
+            stale_s=config.fusion.node_silent_s,
+            extrapolate_max_s=0.5 * config.fusion.reorder_window_s,
+        )
         self.fusion = LiveFusion(
             make_tracker(config.fusion),
             StationOrigin(o.lat_deg, o.lon_deg, o.alt_m),

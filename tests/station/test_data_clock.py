@@ -19,7 +19,7 @@ class FakeMonotonic:
 def test_slowest_live_node_sets_the_time(monkeypatch: pytest.MonkeyPatch) -> None:
     mono = FakeMonotonic()
     monkeypatch.setattr(service.time, "monotonic", mono)
-    c = DataClock(stale_s=5.0)
+    c = DataClock(stale_s=5.0, extrapolate_max_s=10.0)
     assert c.now_us() is None
     c.observe("uav1", 10_000_000)
     c.observe("mast1", 7_000_000)  # three seconds behind
@@ -51,3 +51,38 @@ def test_lead_is_the_wall_clock_or_the_picture_if_later(monkeypatch: pytest.Monk
     c.observe("uav1", 90_000_000)  # a simulator running ahead of the wall clock
     assert c.now_us() == 90_000_000
     assert c.lead_us() == 90_000_000
+
+
+def test_a_slow_live_node_is_overtaken_by_at_most_the_extrapolation_cap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Simulated nodes in virtual time: a slow node's time is its latest capture plus at
+    most the cap, however long the wall clock has run since."""
+    mono = FakeMonotonic()
+    monkeypatch.setattr(service.time, "monotonic", mono)
+    c = DataClock(stale_s=600.0, extrapolate_max_s=1.0)
+    c.observe("uav1", 50_000_000)
+    c.observe("mast1", 10_000_000)
+    mono.t += 0.5
+    assert c.now_us() == 10_500_000  # smooth between batches
+    mono.t += 30.0  # the mast node renders slowly: 30 wall seconds, no batch
+    assert c.now_us() == 11_000_000
+    c.observe("mast1", 11_500_000)
+    assert c.now_us() == 11_500_000
+    mono.t += 700.0  # both silent beyond stale_s: time advances from the newest
+    assert c.now_us() == 50_000_000 + 730_500_000
+
+
+def test_release_lets_the_picture_run_past_a_finished_slow_node(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mono = FakeMonotonic()
+    monkeypatch.setattr(service.time, "monotonic", mono)
+    c = DataClock(stale_s=600.0, extrapolate_max_s=0.0)
+    c.observe("uav1", 50_000_000)
+    c.observe("mast1", 49_000_000)
+    assert c.now_us() == 49_000_000
+    c.release()
+    assert c.now_us() == 50_000_000
+    mono.t += 3.0
+    assert c.now_us() == 53_000_000
