@@ -11,14 +11,7 @@ Model (per pixel, on the work frame g = INTER_AREA-reduced grey image):
   vegetation and noisy areas need a larger change than flat road;
   foreground = |g - gain * B| > max(T, k S), closed by a small square, where ``gain`` is the
   ratio of frame to background mean brightness (global illumination changes: clouds,
-  auto-exposure);
-  cast shadows are taken out of the foreground: a shadow darkens the ground by a factor
-  and keeps its texture, so the ratio g / (gain B) lies in a band below 1 and is locally
-  uniform (the shadow model of Horprasert et al., ICCV FRAME-RATE workshop 1999, and
-  Cucchiara et al., IEEE PAMI 2003, with the local uniformity of the ratio as the texture
-  test). A shadow moves with its object, so it is kept out of the background update too;
-  without this a low sun makes a vehicle's box reach to the tip of its shadow, and the
-  box's bottom, where a mast geotags, lands metres from the vehicle.
+  auto-exposure).
 During the first ``learn_frames`` frames the update is not selective and the rate is
 max(alpha, 1/n) (a cumulative mean), so a scene that starts with traffic converges.
 """
@@ -78,9 +71,6 @@ class BackgroundDetector:
     max_blobs: report at most the largest this many blobs a frame.
     global_change_frac: a frame with more foreground than this fraction is unusable
       (light switch, IR cut-over, camera knocked) and the background is relearnt.
-    shadow_band: (lo, hi) ratio frame / background of a cast shadow; None = no shadow test.
-    shadow_uniformity: largest local standard deviation of that ratio (3x3 work pixels)
-      in a shadow; a darker object on textured ground varies more.
     masks: polygons in full-resolution pixels where motion is ignored.
     """
 
@@ -98,8 +88,6 @@ class BackgroundDetector:
         min_area_px: float = 16.0,
         max_blobs: int = 256,
         global_change_frac: float = 0.5,
-        shadow_band: tuple[float, float] | None = (0.4, 0.9),
-        shadow_uniformity: float = 0.02,
         masks: Sequence[Polygon] = (),
     ) -> None:
         self.work_scale = check_range("work_scale", work_scale, 0.05, 1.0)
@@ -112,12 +100,6 @@ class BackgroundDetector:
         self.base_min_area_px = check_range("min_area_px", min_area_px, 0.0, 1e7)
         self.max_blobs = int(check_range("max_blobs", max_blobs, 1, 1e6))
         self.global_change_frac = check_range("global_change_frac", global_change_frac, 0.01, 1.0)
-        if shadow_band is not None:
-            lo = check_range("shadow_band[0]", shadow_band[0], 0.05, 1.0)
-            hi = check_range("shadow_band[1]", shadow_band[1], lo, 1.0)
-            shadow_band = (lo, hi)
-        self.shadow_band = shadow_band
-        self.shadow_uniformity = check_range("shadow_uniformity", shadow_uniformity, 0.0, 1.0)
         self.polygons = check_polygons(masks)
         self._kernel = (
             cv2.getStructuringElement(cv2.MORPH_RECT, (self.close_px, self.close_px))
@@ -184,19 +166,6 @@ class BackgroundDetector:
         gain = num / den
         return 1.0 if abs(gain - 1.0) < 0.01 else gain
 
-    def _shadow(self, g: Image, bgu: Image, fg: Image) -> Image:
-        """(h, w) uint8 mask (255) of foreground pixels that look like cast shadow: darker
-        than the background by a factor in ``shadow_band`` with a locally uniform ratio."""
-        assert self.shadow_band is not None
-        lo, hi = self.shadow_band
-        ratio = cv2.divide(g.astype(np.float32), bgu.astype(np.float32) + 1.0)
-        mean = cv2.blur(ratio, (3, 3))
-        sq = cv2.blur(cv2.multiply(ratio, ratio), (3, 3))
-        var = cv2.subtract(sq, cv2.multiply(mean, mean))
-        band = cv2.inRange(ratio, lo, hi)
-        flat = np.where(np.asarray(var) <= self.shadow_uniformity**2, 255, 0).astype(np.uint8)
-        return cv2.bitwise_and(cv2.bitwise_and(band, flat), fg)
-
     def detect(self, grey: Frame) -> PixelDetections:
         """Detections in ``grey`` (an (H, W) uint8 frame; FrameError otherwise)."""
         img = check_grey(grey)
@@ -235,7 +204,6 @@ class BackgroundDetector:
                 cv2.convertScaleAbs(spread, alpha=self.spread_k), np.uint8(round(self.threshold))
             )
         fg = cv2.compare(diff, self._thr_map, cv2.CMP_GT)
-        shadow = self._shadow(g, bgu, fg) if self.shadow_band is not None else None
         if self._kernel is not None:
             fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, self._kernel)
         frac = cv2.countNonZero(fg) / fg.size
@@ -260,12 +228,6 @@ class BackgroundDetector:
             if self.fg_alpha > 0:
                 cv2.accumulateWeighted(g_learn, bg, min(1.0, 2 * self.fg_alpha), mask=fg)
             cv2.accumulateWeighted(diff, spread, min(1.0, 2 * self.spread_alpha), mask=not_fg)
-        if shadow is not None:
-            # Shadow pixels stay out of the background update (above, as foreground) but
-            # are not motion of an object.
-            fg = cv2.bitwise_and(fg, cv2.bitwise_not(shadow))
-            if self._kernel is not None:
-                fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, self._kernel)
         if self._keep is not None:
             fg = cv2.bitwise_and(fg, self._keep)
         self.foreground = fg

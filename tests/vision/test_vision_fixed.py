@@ -49,28 +49,6 @@ def test_finds_a_mover_where_it_is() -> None:
     assert (d.tracklet_id == -1).all()
 
 
-@pytest.mark.parametrize("shadow_test", [True, False])
-def test_cast_shadow_is_not_part_of_the_mover(shadow_test: bool) -> None:
-    """A low sun: a bright vehicle with its shadow (the ground darkened by a factor, its
-    texture kept) trailing 30 px below. With the shadow test the box is the vehicle's;
-    without it the box reaches to the shadow's tip, where a mast would geotag it."""
-    rng = np.random.default_rng(4)
-    bg = ground(seed=11)
-    det = BackgroundDetector(learn_frames=20, shadow_band=(0.4, 0.9) if shadow_test else None)
-    k = learn(det, bg, 30, rng)
-    img = bg.copy()
-    img[116:146, 150:170] = (img[116:146, 150:170] * 0.6).astype(np.uint8)  # shadow
-    img[100:116, 150:170] = 230  # vehicle
-    d = det.detect(Frame(k * 100_000, noisy(img, rng)))
-    assert len(d) >= 1
-    x, y, w, h = d.bbox_px[int(np.argmax(d.area_px))]
-    assert abs(y - 100) <= 3
-    if shadow_test:
-        assert abs(y + h - 116) <= 4  # ends at the vehicle's bottom
-    else:
-        assert abs(y + h - 146) <= 4  # reaches the shadow's tip
-
-
 def test_static_noisy_scene_gives_nothing() -> None:
     rng = np.random.default_rng(2)
     bg = ground()
@@ -171,8 +149,6 @@ def test_unjudgeable_frames_are_unusable_not_motion() -> None:
         ({"learn_frames": 0}, "learn_frames"),
         ({"masks": [[(0, 0), (1, 1)]]}, "mask polygon 0"),
         ({"masks": [[(0, 0), (1, float("nan")), (2, 0)]]}, "non-finite"),
-        ({"shadow_band": (0.9, 0.4)}, "shadow_band"),
-        ({"shadow_uniformity": -1.0}, "shadow_uniformity"),
     ],
 )
 def test_construction_validates_loudly(kwargs: dict[str, object], name: str) -> None:
