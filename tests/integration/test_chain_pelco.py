@@ -77,12 +77,16 @@ def _errors(world: World, frames: list[FrameDetections], poses: dict[int, Pose])
         true_geo = geotag(centre[det], world.camera_pose("mast1", f.t_us), cam, ground).geo
         node_geo = geotag(centre[det], poses[f.t_us], cam, ground).geo
         true_en = _en(world, true_geo.lat_deg, true_geo.lon_deg)
-        cols[0].append(m.geoloc_err_m)
-        cols[1].append(np.linalg.norm(true_en - view.en_m[tgt], axis=1))
+        # Scored where a ray 3 degrees or more below the horizon meets the ground (the
+        # reference geotag's default); the node also publishes flatter rays, whose range
+        # error grows as 1 / tan(depression) and says nothing of the pose path.
+        near = np.isfinite(true_en).all(axis=1)
+        cols[0].append(m.geoloc_err_m[near])
+        cols[1].append(np.linalg.norm(true_en - view.en_m[tgt], axis=1)[near])
         cols[2].append(
-            np.linalg.norm(_en(world, node_geo.lat_deg, node_geo.lon_deg) - true_en, axis=1)
+            np.linalg.norm(_en(world, node_geo.lat_deg, node_geo.lon_deg) - true_en, axis=1)[near]
         )
-        cols[3].append(np.full(det.size, float(f.t_us)))
+        cols[3].append(np.full(int(near.sum()), float(f.t_us)))
     return Errors(*(np.concatenate(c) for c in cols))
 
 
