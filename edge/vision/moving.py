@@ -118,7 +118,9 @@ class EgoMotionDetector:
       by a fraction of a pixel, but not a person or a vehicle.
     min_shadow_px: shadow work pixels a blob needs to be taken as a cast shadow (lone or
       a piece). shadow_pairs: body-and-shadow blobs needed before the shadow direction and
-      reach are trusted. shadow_gain: smoothing gain of the direction from frame to frame.
+      reach are trusted (in one frame, or summed over recent frames with weights fading
+      by shadow_memory per frame, for sparse scenes). shadow_gain: smoothing gain of the
+      direction from frame to frame.
       shadow_dup_px: largest sideways offset (work pixels) of a shadow piece from the axis
       through its caster. shadow_len_q: quantile of the recent body -> shadow-tip reaches
       taken as the reach (partial shadows pull the median short). shadow_reach: a caster
@@ -182,6 +184,7 @@ class EgoMotionDetector:
         tip_texture: float = 4.0,
         tip_texture_kept: float = 0.3,
         lit_frac: float = 0.3,
+        shadow_memory: float = 0.95,
         min_body_px: int = 4,
         split_blob_px: float = 900.0,
         split_min_px: float = 60.0,
@@ -233,6 +236,7 @@ class EgoMotionDetector:
         self.tip_texture = check_range("tip_texture", tip_texture, 0.0, 255.0)
         self.tip_texture_kept = check_range("tip_texture_kept", tip_texture_kept, 0.0, 10.0)
         self.lit_frac = check_range("lit_frac", lit_frac, 0.0, 1.0)
+        self.shadow_memory = check_range("shadow_memory", shadow_memory, 0.0, 1.0)
         self.min_body_px = int(check_range("min_body_px", min_body_px, 0, 1e6))
         self.split_blob_px = check_range("split_blob_px", split_blob_px, 0.0, 1e9)
         self.split_min_px = check_range("split_min_px", split_min_px, 1.0, 1e9)
@@ -243,6 +247,7 @@ class EgoMotionDetector:
         self.shadow_to_body_px = check_range("shadow_to_body_px", shadow_to_body_px, 0.0, 1e3)
         self.shadow_dup_px = check_range("shadow_dup_px", shadow_dup_px, 0.0, 1e4)
         self._sun_dir: F64 | None = None
+        self._sun_acc, self._sun_n = np.zeros(2), 0.0
         self._last_cents: F64 | None = None
         self.seed_split = bool(seed_split)
         self.seed_factor = check_range("seed_factor", seed_factor, 0.0, 10.0)
@@ -300,6 +305,7 @@ class EgoMotionDetector:
         self._bg = np.zeros((0, 0), np.uint8)
         self._last_cents = None
         self._sun_dir = None
+        self._sun_acc, self._sun_n = np.zeros(2), 0.0
         self._shadow_lens = np.zeros(0)
 
     def _hw(self, full_hw: tuple[int, int], scale: float) -> tuple[int, int]:
@@ -634,14 +640,29 @@ class EgoMotionDetector:
         if d_prev is not None and self.homography is not None:
             d_prev = self.homography[:2, :2] @ d_prev
             d_prev = d_prev / max(float(np.hypot(*d_prev)), 1e-9)
-        if int(np.count_nonzero(pair)) >= self.shadow_pairs:
+        acc = self._sun_acc
+        if self.homography is not None:
+            acc = self.homography[:2, :2] @ acc
+            acc = acc * (float(np.hypot(*self._sun_acc)) / max(float(np.hypot(*acc)), 1e-9))
+        acc, acc_n = self.shadow_memory * acc, self.shadow_memory * self._sun_n
+        n_pair = int(np.count_nonzero(pair))
+        if n_pair:
             v = np.stack((sx[pair] / scnt[pair], sy[pair] / scnt[pair]), 1) - cents[pair]
             u = v / np.maximum(np.hypot(v[:, 0], v[:, 1]), 1e-9)[:, None]
+            acc, acc_n = acc + u.sum(0), acc_n + n_pair
+        self._sun_acc, self._sun_n = acc, acc_n
+        if n_pair >= self.shadow_pairs:
             m = u.sum(0)
             if float(np.hypot(*m)) > 0.5 * len(u):  # directions agree (resultant length)
                 m = m / float(np.hypot(*m))
                 d_new = m if d_prev is None else d_prev + self.shadow_gain * (m - d_prev)
                 d_prev = d_new / max(float(np.hypot(*d_new)), 1e-9)
+        elif n_pair and acc_n >= self.shadow_pairs and float(np.hypot(*acc)) > 0.5 * acc_n:
+            # Too few pairs in this frame (a sparse scene): the pairs of recent frames,
+            # carried along and fading, vouch for the direction instead.
+            m = acc / float(np.hypot(*acc))
+            d_new = m if d_prev is None else d_prev + self.shadow_gain * (m - d_prev)
+            d_prev = d_new / max(float(np.hypot(*d_new)), 1e-9)
         self._sun_dir = d_prev
         if d_prev is None:
             return keep_mask

@@ -191,6 +191,40 @@ def test_mover_seen_only_by_its_shadow_is_reported_at_its_body() -> None:
     assert near_shadow == 0
 
 
+def test_sparse_scene_learns_the_shadow_direction_over_frames() -> None:
+    """Only two dark movers show body and shadow (fewer than shadow_pairs in any one
+    frame); a third shows only its shadow. The pairs of recent frames together teach the
+    shadow's direction and reach, so the third is reported at its body once they have;
+    with no memory across frames it stays reported at its shadow."""
+
+    def run(det: EgoMotionDetector) -> tuple[int, int]:
+        rng = np.random.default_rng(7)
+        g = big_ground()
+        near_body = near_shadow = 0
+        for k in range(24):
+            img, _ = view(g, k, rng)
+            for j in range(2):
+                bx, by = 60 + 90 * j + 3 * k, 60
+                sh = img[by + 20 : by + 44, bx : bx + 12].astype(np.float32) * 0.55
+                img[by + 20 : by + 44, bx : bx + 12] = sh.astype(np.uint8)
+                img[by : by + 20, bx : bx + 12] = 15
+            x, y = 250 + 3 * k, 300
+            sh = img[y + 20 : y + 44, x : x + 12].astype(np.float32) * 0.55
+            img[y + 20 : y + 44, x : x + 12] = sh.astype(np.uint8)
+            d = det.detect(Frame(k * 100_000, img))
+            if k < 18:
+                continue
+            c = d.centroid_px
+            dist_body = np.hypot(c[:, 0] - (x + 6), c[:, 1] - (y + 10))
+            dist_shadow = np.hypot(c[:, 0] - (x + 6), c[:, 1] - (y + 32))
+            near_body += bool((dist_body < 8).any())
+            near_shadow += bool(((dist_shadow < 8) & (dist_body >= 8)).any())
+        return near_body, near_shadow
+
+    assert run(EgoMotionDetector()) == (6, 0)
+    assert run(EgoMotionDetector(shadow_memory=0.0)) == (0, 6)
+
+
 def test_dark_body_without_its_shadow_is_not_moved_sunward() -> None:
     """Six dark movers show body and shadow (the detector learns which way and how far
     shadows fall); a seventh is a uniform body as dark as a shadow with no shadow of its
