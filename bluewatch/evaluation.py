@@ -20,6 +20,7 @@ from bluewatch.chain import Chain
 from edge.ports import FrameSource
 from edge.types import FloatArray, Frame, GeotagQuality
 from edge.wire import DetectionBatch, Kind, Tracks, decode
+from ground_station.fusion_wire import LiveFusion
 from sim.score import DetectionFrame, TrackFrame
 from sim.world import World
 
@@ -212,3 +213,32 @@ def stored_batches(db_path: Path) -> list[DetectionBatch]:
         assert isinstance(msg, DetectionBatch)
         out.append(msg)
     return out
+
+
+def replay_fusion(
+    batches: list[DetectionBatch],
+    fusion: LiveFusion,
+    tick_us: int,
+    delivery_us: int,
+    until_us: int,
+) -> list[Tracks]:
+    """The pictures ``fusion`` makes of stored ``batches`` in data time: each batch is
+    handed over ``delivery_us`` after its last frame's capture, and a picture is taken every
+    ``tick_us`` from the first capture up to ``until_us`` (the reorder window still applies,
+    so the last pictures lag the data by it). Deterministic: the same batches and settings
+    give the same pictures, whatever the machine."""
+    timed = sorted(
+        (max(f.t_us for f in b.frames) + delivery_us, i) for i, b in enumerate(batches) if b.frames
+    )
+    if not timed:
+        return []
+    t = min(f.t_us for b in batches for f in b.frames)
+    pics: list[Tracks] = []
+    j = 0
+    while t <= until_us:
+        while j < len(timed) and timed[j][0] <= t:
+            fusion.on_batch(batches[timed[j][1]])
+            j += 1
+        pics.append(fusion.tick(t))
+        t += tick_us
+    return pics
