@@ -29,7 +29,11 @@ by ``flow_scale``):
    recent frames and is dropped. B then takes this frame everywhere except under movers
    (selective update), so a mover's footprint keeps the ground seen before it arrived and
    the whole silhouette — not only the slivers two frames of a uniform mover differ by —
-   is found once it has moved its own length.
+   is found once it has moved its own length. A pixel the model keeps that has shown
+   the same ground for ``long_gap`` frames, away from any recent change, holds a ghost
+   (a mover taken in when the history started or as it entered the view, or the middle
+   of a uniform vehicle taken in while its ends were kept); the model takes the frame
+   there, or the ghost would be kept for good.
 5. Cast shadows (luminance ratio test) are left out of the centroid. The shadow direction
    in the image is learnt from blobs that show a body and its shadow (body -> shadow
    centroid, carried by the homography and smoothed), and the reach from a body's
@@ -155,6 +159,10 @@ class EgoMotionDetector:
       within coast_claim_px of, for at most this many frames in a row (0 = never; step 7).
       coast_seed_frames: such a detection that lies inside a reported blob instead is
       kept as a seed for the next frame's cut (step 6) for this many frames (0 = never).
+    heal_px, heal_factor: model pixels differing from the frame, which has stayed within
+      heal_factor times the threshold of the long reference's range, at least heal_px
+      work pixels from any change against the short reference, are ghosts: the model
+      takes the frame there (0 = never; step 4).
     long_gap: age of the long reference, frames (0 or <= gap: none; step 3b);
       long_grow_px: its candidates lie within this many work pixels of a pixel changed
       against the short reference; long_model: and differ from the model by this fraction
@@ -185,6 +193,8 @@ class EgoMotionDetector:
         tip_texture_kept: float = 0.3,
         lit_frac: float = 0.3,
         shadow_memory: float = 0.95,
+        heal_px: int = 6,
+        heal_factor: float = 0.5,
         min_body_px: int = 4,
         split_blob_px: float = 900.0,
         split_min_px: float = 60.0,
@@ -237,6 +247,8 @@ class EgoMotionDetector:
         self.tip_texture_kept = check_range("tip_texture_kept", tip_texture_kept, 0.0, 10.0)
         self.lit_frac = check_range("lit_frac", lit_frac, 0.0, 1.0)
         self.shadow_memory = check_range("shadow_memory", shadow_memory, 0.0, 1.0)
+        self.heal_px = int(check_range("heal_px", heal_px, 0, 100))
+        self.heal_factor = check_range("heal_factor", heal_factor, 0.0, 10.0)
         self.min_body_px = int(check_range("min_body_px", min_body_px, 0, 1e6))
         self.split_blob_px = check_range("split_blob_px", split_blob_px, 0.0, 1e9)
         self.split_min_px = check_range("split_min_px", split_min_px, 1.0, 1e9)
@@ -430,6 +442,9 @@ class EgoMotionDetector:
         _, near = cv2.threshold(
             cv2.absdiff(g, bg), self.seed_factor * self.threshold, 255, cv2.THRESH_BINARY
         )
+        heal = None
+        if self.heal_px > 0 and len(self._frames) > self.long_gap > self.gap:
+            fg, heal = self._heal(g, fg, ev)
         raw = cv2.bitwise_or(fg, cv2.bitwise_and(ev, near))
         if self.long_gap > self.gap and len(self._frames) > self.gap + 1:
             raw = cv2.bitwise_or(raw, self._long_change(g, bg, ev, raw))
@@ -505,8 +520,10 @@ class EgoMotionDetector:
         else:
             keep_mask = ok & (area >= self.min_area_px)
             keep_mask &= stats[:, 4] >= self.min_thick_px * stats[:, 2:4].max(axis=1)
-        moving = np.zeros(wh, np.uint8)
+        moving: Image = np.zeros(wh, np.uint8)
         moving.ravel()[fg_idx[ok[fg_lab]]] = 255
+        if heal is not None:
+            cv2.subtract(moving, heal, dst=moving)
         # Selective update: the model takes this frame except under moving blobs, so a
         # mover's footprint keeps the ground seen before it arrived.
         cv2.copyTo(g, cv2.bitwise_not(moving), bg)
@@ -949,6 +966,31 @@ class EgoMotionDetector:
         hit = (change > self.long_factor * self.threshold) & inside
         out[yi[hit], xi[hit]] = 255
         return out
+
+    def _heal(self, g: Image, fg: Image, ev: Image) -> tuple[Image, Image]:
+        """Ghosts: pixels that differ from the model (fg) but have shown the same ground
+        for ``long_gap`` frames (within ``heal_factor`` of the threshold of the oldest
+        stored frame's 3x3 range) and lie at
+        least ``heal_px`` work pixels from any pixel that changed against the short
+        reference (ev). The model holds something that has left them — a mover it took
+        in when the history started or as it entered the view, or a uniform vehicle whose
+        interior matched the model and was taken in while its ends were kept — and
+        keeping them would hold the ghost for good (Cucchiara et al. 2003 tell ghosts by
+        their lack of motion; here, by a long stillness away from motion). Returns fg
+        without them and their (h, w) uint8 mask, which the model takes from this frame.
+        The distance keeps a slow mover's own still interior, which lies near its moving
+        ends, in the foreground."""
+        k = 2 * self.heal_px + 1
+        busy = cv2.dilate(ev, np.ones((k, k), np.uint8))
+        heal = np.zeros_like(fg)
+        pts = cv2.findNonZero(cv2.subtract(fg, busy))
+        if pts is None:
+            return fg, heal
+        pts = pts.reshape(-1, 2)
+        change, inside = self._long_range(g, pts[:, 0], pts[:, 1])
+        still = inside & (change <= self.heal_factor * self.threshold)
+        heal[pts[still, 1], pts[still, 0]] = 255
+        return cv2.subtract(fg, heal), heal
 
     def _long_range(
         self, g: Image, xi: Image, yi: Image

@@ -1,8 +1,8 @@
 """EgoMotionDetector: ego-motion estimate against a known homography, movers found while the
 camera moves, unusable frames when ego-motion is lost, and a short sequence from the
 simulator's renderer scored against its truth, bare and wrapped in tracklets as a node runs
-it (measured on frames 12-29 with the mip-mapped renderer: recall 0.928, precision 0.917
-bare, 0.890 without dropping lit shadow ghosts; recall 0.912, precision 0.929 with
+it (measured on frames 12-29 with the mip-mapped renderer: recall 0.928, precision 0.919
+bare, 0.892 without dropping lit shadow ghosts; recall 0.912, precision 0.932 with
 tracklets; with tracklets 904 targets found, 889 without coasting on weak blobs), a mover
 seen only by its shadow reported at its body, and a dark body without a shadow reported
 where it is."""
