@@ -162,7 +162,8 @@ class EgoMotionDetector:
     heal_px, heal_factor: model pixels differing from the frame, which has stayed within
       heal_factor times the threshold of the long reference's range, at least heal_px
       work pixels from any change against the short reference, are ghosts: the model
-      takes the frame there (0 = never; step 4).
+      takes the frame there (0 = never; step 4), every heal_every-th frame (a ghost
+      stays until healed, so a frame or two later is as good and costs less).
     long_gap: age of the long reference, frames (0 or <= gap: none; step 3b);
       long_grow_px: its candidates lie within this many work pixels of a pixel changed
       against the short reference; long_model: and differ from the model by this fraction
@@ -195,6 +196,7 @@ class EgoMotionDetector:
         shadow_memory: float = 0.95,
         heal_px: int = 6,
         heal_factor: float = 0.5,
+        heal_every: int = 2,
         min_body_px: int = 4,
         split_blob_px: float = 900.0,
         split_min_px: float = 60.0,
@@ -249,6 +251,8 @@ class EgoMotionDetector:
         self.shadow_memory = check_range("shadow_memory", shadow_memory, 0.0, 1.0)
         self.heal_px = int(check_range("heal_px", heal_px, 0, 100))
         self.heal_factor = check_range("heal_factor", heal_factor, 0.0, 10.0)
+        self.heal_every = int(check_range("heal_every", heal_every, 1, 1000))
+        self._frame_no = 0
         self.min_body_px = int(check_range("min_body_px", min_body_px, 0, 1e6))
         self.split_blob_px = check_range("split_blob_px", split_blob_px, 0.0, 1e9)
         self.split_min_px = check_range("split_min_px", split_min_px, 1.0, 1e9)
@@ -443,7 +447,13 @@ class EgoMotionDetector:
             cv2.absdiff(g, bg), self.seed_factor * self.threshold, 255, cv2.THRESH_BINARY
         )
         heal = None
-        if self.heal_px > 0 and len(self._frames) > self.long_gap > self.gap:
+        self._frame_no += 1
+        if (
+            self.heal_px > 0
+            and len(self._frames) > self.long_gap > self.gap
+            and self._frame_no % self.heal_every == 0
+        ):
+            # A ghost lasts for good unless healed; every few frames is soon enough.
             fg, heal = self._heal(g, fg, ev)
         raw = cv2.bitwise_or(fg, cv2.bitwise_and(ev, near))
         if self.long_gap > self.gap and len(self._frames) > self.gap + 1:
