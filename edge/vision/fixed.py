@@ -29,6 +29,8 @@ from edge.vision.blobs import BlobExtractor
 from edge.vision.errors import MIN_SIDE_PX, Image, check_grey, check_range
 from edge.vision.masks import Polygon, check_polygons, keep_mask
 
+RELIGHT_EVERY = 4  # frames between updates of the local light ratio
+
 
 def reduce(img: Image, hw: tuple[int, int]) -> Image:
     """``img`` resized to ``hw`` = (h, w). Halvings by box averaging (INTER_AREA's exact-2x
@@ -88,6 +90,7 @@ class BackgroundDetector:
         min_area_px: float = 16.0,
         max_blobs: int = 256,
         global_change_frac: float = 0.5,
+        local_light: float = 0.2,
         masks: Sequence[Polygon] = (),
     ) -> None:
         self.work_scale = check_range("work_scale", work_scale, 0.05, 1.0)
@@ -100,6 +103,7 @@ class BackgroundDetector:
         self.base_min_area_px = check_range("min_area_px", min_area_px, 0.0, 1e7)
         self.max_blobs = int(check_range("max_blobs", max_blobs, 1, 1e6))
         self.global_change_frac = check_range("global_change_frac", global_change_frac, 0.01, 1.0)
+        self.local_light = check_range("local_light", local_light, 0.0, 1.0)
         self.polygons = check_polygons(masks)
         self._kernel = (
             cv2.getStructuringElement(cv2.MORPH_RECT, (self.close_px, self.close_px))
@@ -116,6 +120,7 @@ class BackgroundDetector:
         self._keep: Image | None = None
         self._not_fg: Image | None = None
         self._thr_map: Image | None = None
+        self._light: npt.NDArray[np.float32] | None = None
         self._blobs: BlobExtractor | None = None
         self._n = 0
         self.foreground: Image | None = None
@@ -150,6 +155,7 @@ class BackgroundDetector:
         self._keep = keep_mask(self.polygons, full_hw, g.shape[:2])
         self._not_fg = None
         self._thr_map = None
+        self._light = None
         self._blobs = BlobExtractor((int(g.shape[0]), int(g.shape[1])), full_hw)
         self._n = 1
 
@@ -165,6 +171,33 @@ class BackgroundDetector:
             return 1.0
         gain = num / den
         return 1.0 if abs(gain - 1.0) < 0.01 else gain
+
+    def _relight(self, g: Image, bgu: Image, gain: float) -> npt.NDArray[np.float32]:
+        """(h, w) float32 factor that lights the model as the frame is: the ratio of their
+        local means (the model after the global ``gain``; box windows of ``local_light`` of
+        the frame's size), so a cloud's shadow drifting over the ground, far larger than
+        anything a camera here must find, is not motion. The means leave out last frame's
+        foreground and any pixel that differs by more than three thresholds (an object,
+        not light: a shadow of cloud changes the ground by a fraction). Light changes
+        slowly: the ratio is worked out on an eighth-size grid every ``RELIGHT_EVERY``
+        frames and reused between."""
+        if self._light is None or self._n % RELIGHT_EVERY == 0:
+            h, w = g.shape[:2]
+            sh, sw = max(2, h // 8), max(2, w // 8)
+            gf, bf = g.astype(np.float32), bgu.astype(np.float32) * np.float32(gain)
+            keep = np.abs(gf - bf) <= 3.0 * self.threshold
+            if self._not_fg is not None:
+                keep &= self._not_fg > 0
+            gf, bf = gf * keep, bf * keep
+            sg = cv2.resize(gf, (sw, sh), interpolation=cv2.INTER_AREA)
+            sb = cv2.resize(bf, (sw, sh), interpolation=cv2.INTER_AREA)
+            k = (max(1, round(sw * self.local_light)), max(1, round(sh * self.local_light)))
+            ratio = (cv2.blur(sg, k) + 0.5) / (cv2.blur(sb, k) + 0.5)
+            ratio = np.clip(ratio, 0.5, 2.0).astype(np.float32)
+            self._light = np.asarray(
+                cv2.resize(ratio, (w, h), interpolation=cv2.INTER_LINEAR), np.float32
+            )
+        return self._light
 
     def detect(self, grey: Frame) -> PixelDetections:
         """Detections in ``grey`` (an (H, W) uint8 frame; FrameError otherwise)."""
@@ -194,7 +227,10 @@ class BackgroundDetector:
         n = self._n
         bgu = cv2.convertScaleAbs(bg)
         gain = self._gain(g, bgu)
-        if gain != 1.0:
+        if self.local_light > 0:
+            light = self._relight(g, bgu, gain)
+            bgu = cv2.convertScaleAbs(cv2.multiply(bg, light), alpha=gain)
+        elif gain != 1.0:
             bgu = cv2.convertScaleAbs(bg, alpha=gain)
         diff = cv2.absdiff(g, bgu)
         if self._thr_map is None or n % 8 == 0:

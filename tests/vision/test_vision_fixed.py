@@ -49,6 +49,39 @@ def test_finds_a_mover_where_it_is() -> None:
     assert (d.tracklet_id == -1).all()
 
 
+@pytest.mark.parametrize("local_light", [0.2, 0.0])
+def test_a_cloud_shadow_drifting_over_the_ground_is_not_motion(local_light: float) -> None:
+    """A broad, soft darkening (a cloud's shadow, a quarter darker at its core) moving over
+    textured ground: no detection with the local light model, many without it; a vehicle
+    driving inside the shadow is still found."""
+    rng = np.random.default_rng(5)
+    bg = ground(seed=3)
+    h, w = bg.shape
+    det = BackgroundDetector(learn_frames=20, local_light=local_light)
+    k = learn(det, bg, 30, rng)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    false_alarms = 0
+    found = 0
+    for i in range(24):
+        cx = 60.0 + 4.0 * i  # the shadow drifts right, 4 px a frame
+        depth = 0.25 * min(1.0, i / 10.0)  # a cloud thickens over a second, not in a frame
+        shade = 1.0 - depth * np.exp(-(((xx - cx) / 60.0) ** 2 + ((yy - 120.0) / 50.0) ** 2))
+        img = bg.astype(np.float32) * shade
+        x0 = 90 + 3 * i  # and a vehicle drives through it
+        img[110:122, x0 : x0 + 16] = 235
+        d = det.detect(Frame((k + i) * 100_000, noisy(np.clip(img, 0, 255), rng)))
+        hit = (np.abs(d.centroid_px[:, 0] - (x0 + 7.5)) < 6) & (
+            np.abs(d.centroid_px[:, 1] - 115.5) < 6
+        )
+        found += int(hit.any())
+        false_alarms += int((~hit).sum())
+    if local_light > 0:
+        assert found >= 22 and false_alarms == 0, (found, false_alarms)
+    else:
+        # the global gain alone cannot follow a local shadow
+        assert found < 22 or false_alarms >= 10, (found, false_alarms)
+
+
 def test_static_noisy_scene_gives_nothing() -> None:
     rng = np.random.default_rng(2)
     bg = ground()
@@ -149,6 +182,7 @@ def test_unjudgeable_frames_are_unusable_not_motion() -> None:
         ({"learn_frames": 0}, "learn_frames"),
         ({"masks": [[(0, 0), (1, 1)]]}, "mask polygon 0"),
         ({"masks": [[(0, 0), (1, float("nan")), (2, 0)]]}, "non-finite"),
+        ({"local_light": 1.5}, "local_light"),
     ],
 )
 def test_construction_validates_loudly(kwargs: dict[str, object], name: str) -> None:
