@@ -6,10 +6,11 @@ Zisserman, Multiple View Geometry, §13.1), sampled from a mip-map pyramid so th
 pixel averages the ground it covers (trilinear mip-mapping, L. Williams, "Pyramidal
 Parametrics", SIGGRAPH 1983): a lens and sensor integrate over a pixel's footprint, and
 point-sampling fine crop rows from far off would make moiré that shimmers from frame to
-frame, motion no real camera sees. Then sky above the horizon, cloud shadows and global
-illumination drift, target shadows and boxes, then sensor effects: vegetation sway (mast
-cameras), lens distortion (OpenCV's Brown-Conrady model, applied by remap), exposure drift,
-sensor noise, JPEG compression artefacts.
+frame, motion no real camera sees. Then cloud shadows drifting over the ground (a gain
+field laid on the ground, so a moving camera does not carry it along), sky above the
+horizon, target shadows and boxes, then sensor effects: vegetation sway (mast cameras),
+lens distortion (OpenCV's Brown-Conrady model, applied by remap), exposure drift, sensor
+noise, JPEG compression artefacts.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ U8 = npt.NDArray[np.uint8]
 SKY_GREY = 205.0
 SHADOW_GAIN = 0.55
 _SUB = 16.0  # fixed-point scale for cv2 drawing with shift=4
+CLOUD_EXTENT_M = 2400.0  # side of the (repeating) cloud-shadow field on the ground
+CLOUD_CELLS = 16  # random cells across it: clouds about 150 m
+CLOUD_PX = 256
+CLOUD_WIND_MPS = (3.0, 1.0)  # east, north drift of the cloud shadows
 MIP_LEVELS = 5  # texture pyramid: 1, 2, 4, 8, 16 texture pixels per level pixel
 _FOOT_CELL = 16  # footprint (level of detail) computed on a grid of this many pixels
 
@@ -88,8 +93,17 @@ class Renderer:
             np.float32
         )
         self._phase = rng.uniform(0, 2 * math.pi, 4)
-        lo = rng.random((9, 16)).astype(np.float32)
-        self._cloud = cv2.resize(lo, (64 * 16, 64 * 9), interpolation=cv2.INTER_CUBIC)
+        # Cloud shadows lie on the ground and drift with the wind, the same for every camera
+        # of the world (so a moving camera does not carry them along).
+        # The field repeats (a 3 x 3 tiling interpolated, centre kept): no seam where it
+        # wraps.
+        cells = np.random.default_rng([world.seed, 5]).random((CLOUD_CELLS, CLOUD_CELLS))
+        tiled = cv2.resize(
+            np.tile(cells.astype(np.float32), (3, 3)),
+            (3 * CLOUD_PX, 3 * CLOUD_PX),
+            interpolation=cv2.INTER_CUBIC,
+        )
+        self._cloud = np.ascontiguousarray(tiled[CLOUD_PX : 2 * CLOUD_PX, CLOUD_PX : 2 * CLOUD_PX])
         self._dist_maps: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]] | None = None
         if any(abs(d) > 0 for d in self.cam.dist):
             uu, vv = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
@@ -192,6 +206,13 @@ class Renderer:
                 self._mips[lev], hl, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
             )
             acc += weight * lvl.astype(np.float32)
+        # Slowly drifting cloud shadows: a low-frequency gain field on the ground.
+        drift = np.array([CLOUD_WIND_MPS[0] * t_s, CLOUD_WIND_MPS[1] * t_s, 0.0])
+        hc = self._ground_h(r, c - drift, CLOUD_EXTENT_M / CLOUD_PX, CLOUD_EXTENT_M / 2)
+        shade = cv2.warpPerspective(
+            self._cloud, hc, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP
+        )
+        acc *= 0.85 + 0.25 * shade
         img = _u8(np.clip(acc + 0.5, 0, 255))
         if self.is_mast and self.sway:
             img = self._sway(img, r, c, t_s)
@@ -223,16 +244,6 @@ class Renderer:
         mx = bx + cv2.resize(dx.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
         my = by + cv2.resize(dy.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
         return _u8(cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT))
-
-    def _illumination(self, img: U8, t_s: float) -> U8:
-        """Slowly drifting cloud shadows (low-frequency gain field moving with the wind)."""
-        h, w = img.shape
-        ch, cw = self._cloud.shape
-        ox = int(t_s * 6.0) % (cw // 2)
-        oy = int(t_s * 2.0) % (ch // 2)
-        crop = self._cloud[oy : oy + ch // 2, ox : ox + cw // 2]
-        gain = 0.85 + 0.25 * cv2.resize(crop, (w, h), interpolation=cv2.INTER_LINEAR)
-        return _u8(cv2.multiply(img.astype(np.float32), gain))
 
     def _targets(self, img: U8, truth: TargetsTruth, r: FloatArray, c: FloatArray) -> None:
         """Shadows then boxes, far to near. Projection and culling are vectorised; the
@@ -276,7 +287,6 @@ class Renderer:
         t_s = (t_us - self.world.start_us) / 1e6
         r, c = self.pose_matrices(t_us)
         img = self._ground(r, c, t_s)
-        img = self._illumination(img, t_s)
         self._targets(img, truth if truth is not None else self.world.truth_at(t_us), r, c)
         if self._dist_maps is not None:
             img = _u8(
