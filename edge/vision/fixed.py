@@ -30,6 +30,8 @@ from edge.vision.errors import MIN_SIDE_PX, Image, check_grey, check_range
 from edge.vision.masks import Polygon, check_polygons, keep_mask
 
 RELIGHT_EVERY = 4  # frames between updates of the local light ratio
+FLAT_LIGHT: npt.NDArray[np.float32] = np.ones((1, 1), np.float32)  # read-only marker: even light
+FLAT_LIGHT.flags.writeable = False
 
 
 def reduce(img: Image, hw: tuple[int, int]) -> Image:
@@ -184,18 +186,25 @@ class BackgroundDetector:
         if self._light is None or self._n % RELIGHT_EVERY == 0:
             h, w = g.shape[:2]
             sh, sw = max(2, h // 8), max(2, w // 8)
-            gf, bf = g.astype(np.float32), bgu.astype(np.float32) * np.float32(gain)
-            keep = np.abs(gf - bf) <= 3.0 * self.threshold
+            # uint8 OpenCV operations on the full grid; floats only on the small one
+            bgg = bgu if gain == 1.0 else cv2.convertScaleAbs(bgu, alpha=gain)
+            _, keep = cv2.threshold(
+                cv2.absdiff(g, bgg), 3.0 * self.threshold, 255, cv2.THRESH_BINARY_INV
+            )
             if self._not_fg is not None:
-                keep &= self._not_fg > 0
-            gf, bf = gf * keep, bf * keep
-            sg = cv2.resize(gf, (sw, sh), interpolation=cv2.INTER_AREA)
-            sb = cv2.resize(bf, (sw, sh), interpolation=cv2.INTER_AREA)
+                keep = cv2.bitwise_and(keep, self._not_fg)
+            small = (sw, sh)
+            sg = cv2.resize(cv2.bitwise_and(g, keep), small, interpolation=cv2.INTER_AREA)
+            sb = cv2.resize(cv2.bitwise_and(bgg, keep), small, interpolation=cv2.INTER_AREA)
             k = (max(1, round(sw * self.local_light)), max(1, round(sh * self.local_light)))
-            ratio = (cv2.blur(sg, k) + 0.5) / (cv2.blur(sb, k) + 0.5)
-            ratio = np.clip(ratio, 0.5, 2.0).astype(np.float32)
-            self._light = np.asarray(
-                cv2.resize(ratio, (w, h), interpolation=cv2.INTER_LINEAR), np.float32
+            num = cv2.blur(sg.astype(np.float32), k) + 0.5
+            den = cv2.blur(sb.astype(np.float32), k) + 0.5
+            ratio = np.clip(num / den, 0.5, 2.0).astype(np.float32)
+            # Light even to within a percent everywhere: nothing to correct this time.
+            self._light = (
+                FLAT_LIGHT
+                if float(np.abs(ratio - 1.0).max()) < 0.01
+                else np.asarray(cv2.resize(ratio, (w, h), interpolation=cv2.INTER_LINEAR))
             )
         return self._light
 
@@ -227,8 +236,8 @@ class BackgroundDetector:
         n = self._n
         bgu = cv2.convertScaleAbs(bg)
         gain = self._gain(g, bgu)
-        if self.local_light > 0:
-            light = self._relight(g, bgu, gain)
+        light = self._relight(g, bgu, gain) if self.local_light > 0 else FLAT_LIGHT
+        if light is not FLAT_LIGHT:
             bgu = cv2.convertScaleAbs(cv2.multiply(bg, light), alpha=gain)
         elif gain != 1.0:
             bgu = cv2.convertScaleAbs(bg, alpha=gain)
