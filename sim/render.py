@@ -197,15 +197,24 @@ class Renderer:
         lod = self._lod(hm)
         lo_l, hi_l = int(np.floor(lod.min())), int(np.ceil(lod.max()))
         acc = np.zeros((h, w), np.float32)
-        for lev in range(lo_l, hi_l + 1):  # a few levels: each a whole-image warp
+        for lev in range(lo_l, hi_l + 1):  # a few levels, each warped where it has weight
             weight = np.maximum(0.0, 1.0 - np.abs(lod - lev))
-            if not weight.any():
+            rows = np.flatnonzero(weight.max(axis=1) > 0.0)
+            if rows.size == 0:
                 continue
+            # An oblique view's level of detail grows with distance: each level covers a
+            # band of rows, and only that band is warped (the homography shifted to it).
+            y0, y1 = int(rows[0]), int(rows[-1]) + 1
             hl = self._ground_h(r, c, tex.m_per_px * 2**lev, tex.half_extent_m)
+            band = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]]) @ hl
             lvl = cv2.warpPerspective(
-                self._mips[lev], hl, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+                self._mips[lev],
+                band,
+                (w, y1 - y0),
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REFLECT,
             )
-            acc += weight * lvl.astype(np.float32)
+            acc[y0:y1] += weight[y0:y1] * lvl.astype(np.float32)
         # Slowly drifting cloud shadows: a low-frequency gain field on the ground.
         drift = np.array([CLOUD_WIND_MPS[0] * t_s, CLOUD_WIND_MPS[1] * t_s, 0.0])
         hc = self._ground_h(r, c - drift, CLOUD_EXTENT_M / CLOUD_PX, CLOUD_EXTENT_M / 2)
