@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -39,6 +40,9 @@ class DataClock:
     detections dropped as late. A node silent for longer stops holding it back, and when
     every node is silent the time still advances, so tracks coast and end.
 
+    monotonic_s, wall_ns: the clocks read (time.monotonic for arrivals and elapsed time,
+    time.time_ns for the wall clock's UTC).
+
     A live node's time is its latest capture time advanced by the wall time since, by at
     most ``extrapolate_max_s``: the picture moves smoothly between a real node's batches,
     and a node whose capture time runs slower than the wall clock (a simulated node on a
@@ -46,9 +50,18 @@ class DataClock:
     window, the slowest live node's next frames are never late.
     """
 
-    def __init__(self, stale_s: float = 5.0, extrapolate_max_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        stale_s: float = 5.0,
+        extrapolate_max_s: float = 1.0,
+        monotonic_s: Callable[[], float] = time.monotonic,
+        wall_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
         self.stale_s = stale_s
         self.extrapolate_max_us = int(extrapolate_max_s * 1e6)
+        self._monotonic_s = monotonic_s
+        self._wall_ns = wall_ns
+        self._released = False
         self._nodes: dict[str, tuple[int, float]] = {}  # node -> (latest t_us, arrival)
         self._last = 0
         self._lock = threading.Lock()
@@ -57,19 +70,19 @@ class DataClock:
         with self._lock:
             old = self._nodes.get(node_id)
             if old is None or t_us > old[0]:
-                self._nodes[node_id] = (t_us, time.monotonic())
+                self._nodes[node_id] = (t_us, self._monotonic_s())
 
     def now_us(self) -> int | None:
         with self._lock:
             if not self._nodes:
                 return None
-            wall = time.monotonic()
+            wall = self._monotonic_s()
             est = {n: t + int((wall - a) * 1e6) for n, (t, a) in self._nodes.items()}
             cap = self.extrapolate_max_us
             live = [
                 min(est[n], t + cap)
                 for n, (t, a) in self._nodes.items()
-                if wall - a <= self.stale_s
+                if not self._released and wall - a <= self.stale_s
             ]
             now = min(live) if live else max(est.values())
             self._last = max(self._last, now)
@@ -79,16 +92,14 @@ class DataClock:
         """No node will deliver again (a finished simulation): no node holds the picture
         back any more, and the time runs on from the newest capture."""
         with self._lock:
-            self.stale_s = -1.0
+            self._released = True
 
-    def lead_us(self) -> int | None:
+    def lead_us(self, now_us: int) -> int:
         """The latest capture time a detection may honestly carry: the wall clock (UTC),
-        or the picture's time if that is later (a simulator running ahead of real time).
-        Detections beyond it are ``future``; the nodes ahead of the slowest are not."""
-        now = self.now_us()
-        if now is None:
-            return None
-        return max(now, time.time_ns() // 1000)
+        or the picture's time ``now_us`` if that is later (a simulator running ahead of
+        real time). Detections beyond it are ``future``; the nodes ahead of the slowest
+        are not."""
+        return max(now_us, self._wall_ns() // 1000)
 
 
 def make_tracker(f: FusionSection) -> Tracker:
@@ -188,7 +199,7 @@ class Station:
         now = self.clock.now_us()
         if now is None:
             return None
-        msg = self.fusion.tick(now, self.clock.lead_us())
+        msg = self.fusion.tick(now, self.clock.lead_us(now))
         self.latest_tracks = msg
         self.pictures += 1
         if self.connected.is_set():

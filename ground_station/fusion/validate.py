@@ -43,13 +43,12 @@ def check(
     now_us: int,
     limits: InputLimits,
     counts: Counter[str],
-    lead_us: int | None = None,
+    lead_us: int,
 ) -> tuple[BoolArray, FloatArray]:
     """Mask (N,) of acceptable detections and their (N, 2, 2) covariances, symmetrised and
-    clamped. ``future`` is judged against ``lead_us`` (default ``now_us``), ``too_old``
-    against ``now_us``. Each rejection or clamp adds 1 to ``counts[reason]``; one reason
-    per detection, the first that applies in the order listed in :class:`InputLimits` and
-    below."""
+    clamped. ``future`` is judged against ``lead_us``, ``too_old`` against ``now_us``.
+    Each rejection or clamp adds 1 to ``counts[reason]``; one reason per detection, the
+    first that applies in the order listed in :class:`InputLimits` and below."""
     pos, cov, t = dets.pos_en_m, dets.cov_en_m2, dets.t_us
     ok = np.ones(len(dets), bool)
 
@@ -62,8 +61,7 @@ def check(
 
     finite = np.isfinite(pos).all(axis=1) & np.isfinite(cov).all(axis=(1, 2))
     reject("not_finite", np.asarray(~finite, bool))
-    lead = now_us if lead_us is None else lead_us
-    reject("future", t > lead + int(limits.max_future_s * 1e6))
+    reject("future", t > lead_us + int(limits.max_future_s * 1e6))
     reject("too_old", t < now_us - int(limits.max_age_s * 1e6))
     with np.errstate(invalid="ignore", over="ignore"):
         reject("out_of_area", ~(np.hypot(pos[:, 0], pos[:, 1]) <= limits.max_range_m))
