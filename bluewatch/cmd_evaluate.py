@@ -38,6 +38,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -56,9 +57,10 @@ from bluewatch.evaluation import (
     stored_batches,
     track_frames,
 )
+from edge.config import NodeConfig, load_node_config
 from edge.configfile import ConfigError
 from edge.mqtturl import BrokerURL, parse_broker_url
-from edge.wire import WireError
+from edge.wire import DetectionBatch, Tracks, WireError
 from ground_station.config import load_station_config
 from ground_station.fusion_wire import LiveFusion, StationOrigin
 from ground_station.service import make_tracker
@@ -235,7 +237,7 @@ def _run(args: argparse.Namespace) -> int:
     cfg_dir: Path = args.configs or REPO_CONFIGS / CONFIG_DIRS.get(sc.name, sc.name)
     if not (cfg_dir / "station.toml").is_file():
         raise ConfigError(str(cfg_dir), "--configs", "no station.toml in this folder")
-    nodes = sorted(p for p in cfg_dir.glob("*.toml") if p.name != "station.toml")
+    nodes = _node_config_paths(cfg_dir)
     out: Path = args.out
     if args.rescore:
         return _rescore(sc, cfg_dir, out, wall0)
@@ -293,7 +295,7 @@ def _run(args: argparse.Namespace) -> int:
     chain._station_cfg = st_cfg.model_copy(  # noqa: SLF001
         update={"fusion": st_cfg.fusion.model_copy(update={"node_silent_s": 600.0})}
     )
-    cameras = {n.node_id: n.camera.source.split("://", 1)[-1] for n in chain._node_cfgs}  # noqa: SLF001
+    cameras = _cameras(chain._node_cfgs)  # noqa: SLF001
     if broker is not None:
         broker.start()
         _progress(f"Mosquitto on {broker.url}")
@@ -353,17 +355,7 @@ def _run(args: argparse.Namespace) -> int:
         "seed": world.seed,
         "track_truth": TRACK_TRUTH,
     }
-    m.update(
-        score(
-            detection_frames(world, batches, cameras),
-            lambda cam, t: view_of(world, cam, t),
-            track_frames(world, pics),
-            # Tracks are scored against the targets some camera sees at that instant.
-            truth_en_at(world, visible_only=True),
-            gospa_c_m=10.0,
-            mot_gate_m=5.0,
-        )
-    )
+    m.update(_score(world, batches, cameras, pics))
     lat, never = latencies_ms(probes)
     m.update(
         {
@@ -386,10 +378,7 @@ def _run(args: argparse.Namespace) -> int:
             "truth_file": str(out / "truth.jsonl"),
         }
     )
-    clean = {
-        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in m.items()
-    }
-    metrics_path.write_text(json.dumps(clean, indent=2) + "\n", encoding="utf-8")
+    clean = _write_metrics(metrics_path, m)
     print(summary(clean))
     print(metrics_path)
     return 0
@@ -426,7 +415,7 @@ def _rescore(sc: Scenario, cfg_dir: Path, out: Path, wall0: float) -> int:
         delivery_us=int(REPLAY_DELIVERY_S * 1e6),
         until_us=world.end_us + int(f.reorder_window_s * 1e6),
     )
-    cameras = {b.node_id: b.node_id for b in batches}
+    cameras = _cameras(load_node_config(p) for p in _node_config_paths(cfg_dir))
     m: dict[str, Any] = {
         "scenario": sc.name,
         "seed": world.seed,
@@ -436,32 +425,53 @@ def _rescore(sc: Scenario, cfg_dir: Path, out: Path, wall0: float) -> int:
         f"picture every {1 / f.tick_hz:g} s of data time",
         "track_truth": TRACK_TRUTH,
     }
-    m.update(
-        score(
-            detection_frames(world, batches, cameras),
-            lambda cam, t: view_of(world, cam, t),
-            track_frames(world, pics),
-            truth_en_at(world, visible_only=True),
-            gospa_c_m=10.0,
-            mot_gate_m=5.0,
-        )
-    )
+    m.update(_score(world, batches, cameras, pics))
     counts = dict(fusion.tracker.counts()) | dict(fusion.counts)
     m["pictures"] = len(pics)
     m["tracker_rejected"] = {k: int(v) for k, v in counts.items() if k != "scans"}
     m["simulated_s"] = duration_s
     m["wall_time_s"] = time.monotonic() - wall0
-    clean = {
-        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in m.items()
-    }
     path = out / "metrics-rescore.json"
-    path.write_text(json.dumps(clean, indent=2) + "\n", encoding="utf-8")
+    clean = _write_metrics(path, m)
     print(
         f"rescored {len(batches)} stored batches through {cfg_dir / 'station.toml'}: GOSPA "
         f"{clean.get('gospa_mean_m')} m  MOTA {clean.get('mota')}  IDF1 {clean.get('idf1')}"
     )
     print(path)
     return 0
+
+
+def _node_config_paths(cfg_dir: Path) -> list[Path]:
+    return sorted(p for p in cfg_dir.glob("*.toml") if p.name != "station.toml")
+
+
+def _cameras(node_cfgs: Iterable[NodeConfig]) -> dict[str, str]:
+    """Node id -> the scenario camera it reads (``sim://CAMERA``)."""
+    return {n.node_id: n.camera.source.split("://", 1)[-1] for n in node_cfgs}
+
+
+def _score(
+    world: World, batches: list[DetectionBatch], cameras: dict[str, str], pics: list[Tracks]
+) -> dict[str, float]:
+    """Detections against the cameras' views, tracks against the targets some camera sees
+    at the picture's instant (``sim.score.score``)."""
+    return score(
+        detection_frames(world, batches, cameras),
+        lambda cam, t: view_of(world, cam, t),
+        track_frames(world, pics),
+        truth_en_at(world, visible_only=True),
+        gospa_c_m=10.0,
+        mot_gate_m=5.0,
+    )
+
+
+def _write_metrics(path: Path, m: dict[str, Any]) -> dict[str, Any]:
+    """Write ``m`` as JSON (non-finite figures as null) and return what was written."""
+    clean = {
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in m.items()
+    }
+    path.write_text(json.dumps(clean, indent=2) + "\n", encoding="utf-8")
+    return clean
 
 
 def summary(m: dict[str, Any]) -> str:
