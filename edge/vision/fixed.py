@@ -30,8 +30,6 @@ from edge.vision.errors import MIN_SIDE_PX, Image, check_grey, check_range
 from edge.vision.masks import Polygon, check_polygons, keep_mask
 
 RELIGHT_EVERY = 4  # frames between updates of the local light ratio
-FLAT_LIGHT: npt.NDArray[np.float32] = np.ones((1, 1), np.float32)  # read-only marker: even light
-FLAT_LIGHT.flags.writeable = False
 
 
 def reduce(img: Image, hw: tuple[int, int]) -> Image:
@@ -174,8 +172,9 @@ class BackgroundDetector:
         gain = num / den
         return 1.0 if abs(gain - 1.0) < 0.01 else gain
 
-    def _relight(self, g: Image, bgu: Image, gain: float) -> npt.NDArray[np.float32]:
-        """(h, w) float32 factor that lights the model as the frame is: the ratio of their
+    def _relight(self, g: Image, bgu: Image, gain: float) -> npt.NDArray[np.float32] | None:
+        """(h, w) float32 factor that lights the model as the frame is, or None where the
+        light is even to within a percent (nothing to correct): the ratio of their
         local means (the model after the global ``gain``; box windows of ``local_light`` of
         the frame's size), so a cloud's shadow drifting over the ground, far larger than
         anything a camera here must find, is not motion. The means leave out last frame's
@@ -183,7 +182,7 @@ class BackgroundDetector:
         not light: a shadow of cloud changes the ground by a fraction). Light changes
         slowly: the ratio is worked out on an eighth-size grid every ``RELIGHT_EVERY``
         frames and reused between."""
-        if self._light is None or self._n % RELIGHT_EVERY == 0:
+        if self._n % RELIGHT_EVERY == 0:
             h, w = g.shape[:2]
             sh, sw = max(2, h // 8), max(2, w // 8)
             # uint8 OpenCV operations on the full grid; floats only on the small one
@@ -200,9 +199,8 @@ class BackgroundDetector:
             num = cv2.blur(sg.astype(np.float32), k) + 0.5
             den = cv2.blur(sb.astype(np.float32), k) + 0.5
             ratio = np.clip(num / den, 0.5, 2.0).astype(np.float32)
-            # Light even to within a percent everywhere: nothing to correct this time.
             self._light = (
-                FLAT_LIGHT
+                None
                 if float(np.abs(ratio - 1.0).max()) < 0.01
                 else np.asarray(cv2.resize(ratio, (w, h), interpolation=cv2.INTER_LINEAR))
             )
@@ -236,8 +234,8 @@ class BackgroundDetector:
         n = self._n
         bgu = cv2.convertScaleAbs(bg)
         gain = self._gain(g, bgu)
-        light = self._relight(g, bgu, gain) if self.local_light > 0 else FLAT_LIGHT
-        if light is not FLAT_LIGHT:
+        light = self._relight(g, bgu, gain) if self.local_light > 0 else None
+        if light is not None:
             bgu = cv2.convertScaleAbs(cv2.multiply(bg, light), alpha=gain)
         elif gain != 1.0:
             bgu = cv2.convertScaleAbs(bg, alpha=gain)
