@@ -39,6 +39,33 @@ def view(ground: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndarr
     return img, h
 
 
+def cast_shadow(img: np.ndarray, x: int, y: int) -> None:
+    """The ground under a 12x20 body at (x, y) darkened to 0.55, running 24 px down."""
+    sh = img[y + 20 : y + 44, x : x + 12].astype(np.float32) * 0.55
+    img[y + 20 : y + 44, x : x + 12] = sh.astype(np.uint8)
+
+
+def dark_mover(img: np.ndarray, x: int, y: int) -> None:
+    """A dark 12x20 body at (x, y) with its shadow."""
+    cast_shadow(img, x, y)
+    img[y : y + 20, x : x + 12] = 15
+
+
+def teachers(img: np.ndarray, k: int, n: int) -> None:
+    """``n`` dark movers with their shadows across the top of frame ``k``, which teach the
+    detector which way and how far shadows fall."""
+    for j in range(n):
+        dark_mover(img, 60 + 90 * j + 3 * k, 60)
+
+
+def at_body_or_shadow(c: np.ndarray, x: int, y: int) -> tuple[bool, bool]:
+    """Whether a detection (centroids ``c``) lies at the body at (x, y), and whether one
+    lies at its shadow and not at the body."""
+    dist_body = np.hypot(c[:, 0] - (x + 6), c[:, 1] - (y + 10))
+    dist_shadow = np.hypot(c[:, 0] - (x + 6), c[:, 1] - (y + 32))
+    return bool((dist_body < 8).any()), bool(((dist_shadow < 8) & (dist_body >= 8)).any())
+
+
 def test_ego_motion_matches_the_true_homography() -> None:
     rng = np.random.default_rng(0)
     g = big_ground()
@@ -147,11 +174,8 @@ def test_neighbours_joined_by_a_shadow_are_reported_apart() -> None:
     for k in range(12):
         img, _ = view(g, k, rng)
         x = 100 + 3 * k
-        for bx, by in ((x, 300), (x, 344)):
-            # Body 12x20, then its shadow (ground darkened to 0.55) running 24 px down.
-            sh = img[by + 20 : by + 44, bx : bx + 12].astype(np.float32) * 0.55
-            img[by + 20 : by + 44, bx : bx + 12] = sh.astype(np.uint8)
-            img[by : by + 20, bx : bx + 12] = 15
+        for by in (300, 344):
+            dark_mover(img, x, by)
         d = det.detect(Frame(k * 100_000, img))
     assert d is not None and d.usable, d
     x = 100 + 3 * 11
@@ -172,22 +196,16 @@ def test_mover_seen_only_by_its_shadow_is_reported_at_its_body() -> None:
     near_body = near_shadow = 0
     for k in range(16):
         img, _ = view(g, k, rng)
-        for j in range(6):
-            bx, by = 60 + 90 * j + 3 * k, 60
-            sh = img[by + 20 : by + 44, bx : bx + 12].astype(np.float32) * 0.55
-            img[by + 20 : by + 44, bx : bx + 12] = sh.astype(np.uint8)
-            img[by : by + 20, bx : bx + 12] = 15
+        teachers(img, k, 6)
         x, y = 250 + 3 * k, 300
-        sh = img[y + 20 : y + 44, x : x + 12].astype(np.float32) * 0.55
-        img[y + 20 : y + 44, x : x + 12] = sh.astype(np.uint8)
+        cast_shadow(img, x, y)
         d = det.detect(Frame(k * 100_000, img))
         if k < 10:
             continue
         assert d.usable, d.reason
-        dist_body = np.hypot(d.centroid_px[:, 0] - (x + 6), d.centroid_px[:, 1] - (y + 10))
-        dist_shadow = np.hypot(d.centroid_px[:, 0] - (x + 6), d.centroid_px[:, 1] - (y + 32))
-        near_body += bool((dist_body < 8).any())
-        near_shadow += bool(((dist_shadow < 8) & (dist_body >= 8)).any())
+        body, shadow = at_body_or_shadow(d.centroid_px, x, y)
+        near_body += body
+        near_shadow += shadow
     assert near_body >= 5, near_body
     assert near_shadow == 0
 
@@ -204,22 +222,15 @@ def test_sparse_scene_learns_the_shadow_direction_over_frames() -> None:
         near_body = near_shadow = 0
         for k in range(24):
             img, _ = view(g, k, rng)
-            for j in range(2):
-                bx, by = 60 + 90 * j + 3 * k, 60
-                sh = img[by + 20 : by + 44, bx : bx + 12].astype(np.float32) * 0.55
-                img[by + 20 : by + 44, bx : bx + 12] = sh.astype(np.uint8)
-                img[by : by + 20, bx : bx + 12] = 15
+            teachers(img, k, 2)
             x, y = 250 + 3 * k, 300
-            sh = img[y + 20 : y + 44, x : x + 12].astype(np.float32) * 0.55
-            img[y + 20 : y + 44, x : x + 12] = sh.astype(np.uint8)
+            cast_shadow(img, x, y)
             d = det.detect(Frame(k * 100_000, img))
             if k < 18:
                 continue
-            c = d.centroid_px
-            dist_body = np.hypot(c[:, 0] - (x + 6), c[:, 1] - (y + 10))
-            dist_shadow = np.hypot(c[:, 0] - (x + 6), c[:, 1] - (y + 32))
-            near_body += bool((dist_body < 8).any())
-            near_shadow += bool(((dist_shadow < 8) & (dist_body >= 8)).any())
+            body, shadow = at_body_or_shadow(d.centroid_px, x, y)
+            near_body += body
+            near_shadow += shadow
         return near_body, near_shadow
 
     assert run(EgoMotionDetector()) == (6, 0)
@@ -237,11 +248,7 @@ def test_dark_body_without_its_shadow_is_not_moved_sunward() -> None:
     near_body = far = 0
     for k in range(16):
         img, _ = view(g, k, rng)
-        for j in range(6):
-            bx, by = 60 + 90 * j + 3 * k, 60
-            sh = img[by + 20 : by + 44, bx : bx + 12].astype(np.float32) * 0.55
-            img[by + 20 : by + 44, bx : bx + 12] = sh.astype(np.uint8)
-            img[by : by + 20, bx : bx + 12] = 15
+        teachers(img, k, 6)
         x, y = 250 + 3 * k, 300
         patch = img[y : y + 20, x : x + 12]
         img[y : y + 20, x : x + 12] = np.uint8(0.55 * float(patch.mean()))
