@@ -34,7 +34,6 @@ CLOUD_EXTENT_M = 2400.0  # side of the (repeating) cloud-shadow field on the gro
 CLOUD_CELLS = 16  # random cells across it: clouds about 150 m
 CLOUD_PX = 256
 CLOUD_WIND_MPS = (3.0, 1.0)  # east, north drift of the cloud shadows
-MIP_LEVELS = 5  # texture pyramid: 1, 2, 4, 8, 16 texture pixels per level pixel
 _FOOT_CELL = 16  # footprint (level of detail) computed on a grid of this many pixels
 
 
@@ -120,11 +119,7 @@ class Renderer:
             self.tex.vegetation, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA
         )
         self._veg_scale = s * 4.0
-        # Mip-map pyramid: level l has 2**l texture pixels a side per pixel and covers the
-        # same extent (cv2.pyrDown: Gaussian 5x5 then drop every other row and column).
-        self._mips: list[U8] = [self.tex.image]
-        while len(self._mips) < MIP_LEVELS and min(self._mips[-1].shape) >= 64:
-            self._mips.append(_u8(cv2.pyrDown(self._mips[-1])))
+        self._mips = self.tex.mips  # built once per world, shared by its cameras
 
     # ---- geometry -------------------------------------------------------------------------
 

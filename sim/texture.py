@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import cv2
@@ -19,6 +20,7 @@ from edge.types import FloatArray
 from sim.scenario import Scenario
 
 U8 = npt.NDArray[np.uint8]
+MIP_LEVELS = 5  # texture pyramid: 1, 2, 4, 8, 16 texture pixels per level pixel
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,6 +31,17 @@ class GroundTexture:
     vegetation: U8
     m_per_px: float
     half_extent_m: float
+
+    @cached_property
+    def mips(self) -> tuple[U8, ...]:
+        """Mip-map pyramid of ``image``: level l has 2**l texture pixels a side per pixel
+        and covers the same extent (cv2.pyrDown: Gaussian 5x5, then every other row and
+        column), down to 5 levels or 64 px. Built once per texture and shared by every
+        camera that renders it."""
+        levels: list[U8] = [self.image]
+        while len(levels) < MIP_LEVELS and min(levels[-1].shape) >= 64:
+            levels.append(np.asarray(cv2.pyrDown(levels[-1]), dtype=np.uint8))
+        return tuple(levels)
 
     def en_to_px(self, en_m: FloatArray) -> FloatArray:
         """(..., 2) east/north metres -> (..., 2) texture col/row (float)."""
