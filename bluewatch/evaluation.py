@@ -20,6 +20,7 @@ from bluewatch.chain import Chain
 from edge.ports import FrameSource
 from edge.types import FloatArray, Frame, GeotagQuality
 from edge.wire import DetectionBatch, Kind, Tracks, decode
+from ground_station.fusion.types import TrackStatus
 from ground_station.fusion_wire import LiveFusion
 from sim.score import DetectionFrame, TrackFrame
 from sim.world import World
@@ -189,12 +190,15 @@ def detection_frames(
     return out
 
 
+ENDED = TrackStatus.DELETED.wire_name  # a track's status in its last message
+
+
 def track_frames(world: World, pictures: list[Tracks]) -> list[TrackFrame]:
     """Pictures within the scenario's time, one per picture time, tracks in scenario ENU."""
     by_t = {p.t_us: p for p in pictures if world.start_us <= p.t_us <= world.end_us}
     out = []
     for t in sorted(by_t):
-        tr = [x for x in by_t[t].tracks if x.status != "deleted"]  # ended, not a track now
+        tr = [x for x in by_t[t].tracks if x.status != ENDED]  # not a track any more
         ids = np.array([x.track_id for x in tr], np.int64)
         en = _en(world, np.array([x.lat_deg for x in tr]), np.array([x.lon_deg for x in tr]))
         out.append(TrackFrame(t, ids, en))
