@@ -100,10 +100,16 @@ DETECTORS: dict[str, str] = {
 }
 
 
+def _bottom_anchor(cfg: NodeConfig) -> bool:
+    """Whether detections meet the ground at their foot (oblique views) or centroid."""
+    return cfg.geotag.anchor == "bottom" or (cfg.geotag.anchor == "auto" and cfg.kind == "mast")
+
+
 def _detector(cfg: NodeConfig, camera: CameraModel) -> Detector:
     mod, _, cls = DETECTORS[cfg.detector.mode].partition(":")
     factory = getattr(importlib.import_module(mod), cls)
-    det: Detector = factory(sensitivity=cfg.detector.sensitivity, masks=cfg.detector.masks)
+    extra = {"feet": True} if cfg.detector.mode == "fixed" and _bottom_anchor(cfg) else {}
+    det: Detector = factory(sensitivity=cfg.detector.sensitivity, masks=cfg.detector.masks, **extra)
     # Tracklets give each mover a stable id and drop flicker (k-of-n persistence), so the
     # node publishes objects, not noise.
     det = TrackedDetector(det)
@@ -199,8 +205,7 @@ def build_node(
             min_depression_rad=math.radians(cfg.geotag.min_depression_deg),
         ),
         dem=pose_sources.load_dem(cfg),
-        bottom_anchor=cfg.geotag.anchor == "bottom"
-        or (cfg.geotag.anchor == "auto" and cfg.kind == "mast"),
+        bottom_anchor=_bottom_anchor(cfg),
     )
     node = Node(
         cfg.node_id,

@@ -39,7 +39,9 @@ class FlatGroundGeotagger:
                 size_m=np.full(n, np.nan),
                 quality=(GeotagQuality.NO_POSE,) * n,
             )
-        if self.bottom_anchor:
+        if self.bottom_anchor and dets.foot_px is not None:
+            anchor_px = dets.foot_px
+        elif self.bottom_anchor:
             b = dets.bbox_px
             anchor_px = np.column_stack([b[:, 0] + b[:, 2] / 2.0, b[:, 1] + b[:, 3]])
         else:

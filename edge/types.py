@@ -50,6 +50,9 @@ class PixelDetections:
     area_px: (N,) float64 blob area.
     score: (N,) float64 motion score in [0, 1].
     tracklet_id: (N,) int64 image-space tracklet id, -1 when the detector keeps none.
+    foot_px: (N, 2) float64 u, v where the mover meets the ground (the bottom of its body,
+    not of its shadow), pixel centres at integers; None when the detector does not estimate
+    it (a geotagger then takes the box's bottom centre).
     usable: False when the frame could not be judged (over-exposed, blank, ego-motion lost);
     then N is 0 and ``reason`` says why.
     """
@@ -62,11 +65,14 @@ class PixelDetections:
     tracklet_id: IntArray
     usable: bool = True
     reason: str = ""
+    foot_px: FloatArray | None = None
 
     def __post_init__(self) -> None:
         n = self.bbox_px.shape[0]
         if self.bbox_px.shape != (n, 4) or self.centroid_px.shape != (n, 2):
             raise ValueError(f"bad detection array shapes: bbox {self.bbox_px.shape}")
+        if self.foot_px is not None and self.foot_px.shape != (n, 2):
+            raise ValueError(f"foot_px has shape {self.foot_px.shape}, want ({n}, 2)")
         for name in ("area_px", "score", "tracklet_id"):
             if getattr(self, name).shape != (n,):
                 raise ValueError(f"{name} has shape {getattr(self, name).shape}, want ({n},)")

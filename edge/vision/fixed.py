@@ -74,6 +74,8 @@ class BackgroundDetector:
     global_change_frac: a frame with more foreground than this fraction is unusable
       (light switch, IR cut-over, camera knocked) and the background is relearnt.
     masks: polygons in full-resolution pixels where motion is ignored.
+    feet: estimate each detection's foot point (``PixelDetections.foot_px``, the geotag
+      anchor of an oblique view; see ``BlobExtractor.feet``).
     """
 
     def __init__(
@@ -92,7 +94,9 @@ class BackgroundDetector:
         global_change_frac: float = 0.5,
         local_light: float = 0.2,
         masks: Sequence[Polygon] = (),
+        feet: bool = False,
     ) -> None:
+        self.feet = bool(feet)
         self.work_scale = check_range("work_scale", work_scale, 0.05, 1.0)
         self.alpha = check_range("alpha", alpha, 1e-5, 1.0)
         self.fg_alpha = check_range("fg_alpha", fg_alpha, 0.0, 1.0)
@@ -275,4 +279,4 @@ class BackgroundDetector:
             fg = cv2.bitwise_and(fg, self._keep)
         self.foreground = fg
         assert self._blobs is not None
-        return self._blobs(t, fg, diff, self.threshold, self.min_area_px, self.max_blobs)
+        return self._blobs(t, fg, diff, self.threshold, self.min_area_px, self.max_blobs, self.feet)

@@ -89,4 +89,5 @@ class UndistortingDetector:
             tracklet_id=d.tracklet_id,
             usable=d.usable,
             reason=d.reason,
+            foot_px=None if d.foot_px is None else self._distort(d.foot_px),
         )

@@ -171,6 +171,10 @@ class TrackletFilter:
             tracklet_id=np.concatenate((ids_out, co_ids)),
             usable=True,
             reason=dets.reason,
+            # a coasting tracklet has no blob: its box's bottom centre
+            foot_px=None
+            if dets.foot_px is None
+            else np.concatenate((dets.foot_px[out], co_c + co_s * [0.0, 0.5])),
         )
 
 

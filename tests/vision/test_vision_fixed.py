@@ -47,6 +47,31 @@ def test_finds_a_mover_where_it_is() -> None:
     assert 0.5 < d.score[0] <= 1.0
     assert d.area_px[0] == pytest.approx(320, rel=0.3)
     assert (d.tracklet_id == -1).all()
+    assert d.foot_px is None  # only when asked for
+
+
+@pytest.mark.parametrize("y0", [100, 101])
+def test_foot_is_under_the_body_not_under_its_shadow(y0: int) -> None:
+    """A mast's view of a standing person in low sun: a dark body 4 px wide and 24 px tall
+    whose shadow lies flat on the ground to its right, 30 px long and 3 px high. The box
+    spans both; the foot point (the geotag anchor of an oblique view) is under the body."""
+    rng = np.random.default_rng(2)
+    bg = ground()
+    det = BackgroundDetector(learn_frames=20, feet=True)
+    k = learn(det, bg, 30, rng)
+    img = bg.copy()
+    img[y0 : y0 + 24, 150:154] = 20  # body: columns 150-153, rows y0 .. y0 + 23
+    img[y0 + 21 : y0 + 24, 154:184] = (bg[y0 + 21 : y0 + 24, 154:184] * 0.5).astype(np.uint8)
+    d = det.detect(Frame(k * 100_000, noisy(img, rng)))
+    assert len(d) == 1 and d.foot_px is not None
+    x, y, w, h = d.bbox_px[0]
+    assert w >= 30  # the box holds the shadow too
+    u, v = d.foot_px[0]
+    # the body's bottom pixel row is y0 + 23 (pixel centres at integers), its middle 151.5;
+    # the box's bottom centre would put the ground contact 15 px to the right
+    assert abs(u - 151.5) <= 1.0, d.foot_px
+    assert abs(v - (y0 + 23.5)) <= 1.0, d.foot_px
+    assert abs((x + w / 2) - 151.5) > 10
 
 
 @pytest.mark.parametrize("local_light", [0.2, 0.0])
