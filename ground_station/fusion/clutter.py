@@ -65,15 +65,27 @@ class ClutterMap:
     def _decay(self, dt_us: IntArray | np.int64) -> FloatArray:
         return np.asarray(np.exp2(-np.maximum(dt_us, 0) * 1e-6 / self.half_life_s))
 
-    def density(self, t_us: int, node: int, pos: FloatArray) -> FloatArray:
-        """False alarms per m² per scan of ``node`` at positions pos (D, 2) m: (D,)."""
+    def density(
+        self, t_us: int, node: int, pos: FloatArray, own: FloatArray | None = None
+    ) -> FloatArray:
+        """False alarms per m² per scan of ``node`` at positions pos (D, 2) m: (D,).
+
+        own: (D,) counts to leave out of each cell, a track's own earlier detections: an
+        unconfirmed track feeds the map while it waits, and a mover crossing a cell in
+        view of one node only would otherwise make its own clutter and never confirm."""
         slot = self._slots(node, pos)
         c = self._count[slot] * self._decay(t_us - self._t_us[slot])
+        if own is not None:
+            c = np.maximum(c - own, 0.0)
         scans = self._scans[node] * float(self._decay(np.int64(t_us - self._scans_t_us[node])))
         area = self.cell_m**2
         return np.asarray(
             (c + self.prior_per_m2 * area * self.prior_scans) / ((scans + self.prior_scans) * area)
         )
+
+    def decay(self, dt_us: IntArray) -> FloatArray:
+        """(D,) factor by which counts shrink over ``dt_us`` µs."""
+        return self._decay(dt_us)
 
     def add(self, t_us: int, node: int, pos: FloatArray) -> None:
         """One scan of ``node`` at ``t_us`` with its unexplained detections pos (D, 2) m."""

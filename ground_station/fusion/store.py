@@ -23,6 +23,8 @@ _FIELDS: dict[str, tuple[tuple[int | str, ...], type, int]] = {
     "t_update": ((), np.int64, 0),
     "seen": (("K",), np.bool_, 0),
     "last_tracklet": (("K",), np.int64, -1),
+    # the track's own detections in its nodes' clutter maps (decayed as the maps decay)
+    "own_clutter": ((), np.float64, 0),
 }
 
 

@@ -412,6 +412,12 @@ class Tracker:
             self.clutter.add(t_us, node, z[~taken])
         second = tentative & ~taken[pairs.di]
         ti2, di2 = self.associator.associate(pairs.subset(second), self.gate.gate)
+        if self.clutter is not None and beta is not None and ti2.shape[0]:
+            # An unconfirmed track's own detections went into the map: not clutter to it.
+            own = tab.view("own_clutter")
+            own[ti2] *= self.clutter.decay(t_us - tab.view("t_update")[ti2])
+            beta[di2] = self.clutter.density(t_us, node, z[di2], own[ti2])
+            own[ti2] += 1.0
         if self.config.bias_rate > 0 and len(self._nodes) > 1:
             self._learn_bias(node, ti1, di1, z)
         ti = np.concatenate([ti1, ti2])
@@ -493,6 +499,8 @@ class Tracker:
         tab.view("status")[s] = TrackStatus.TENTATIVE
         tab.view("hits")[s] = 1
         tab.view("score")[s] = self.lifecycle.initial_score(n)
+        # the detection that starts a track has just gone into the clutter map as unexplained
+        tab.view("own_clutter")[s] = 1.0 if self.clutter is not None else 0.0
         tab.view("t_first")[s] = t_us
         tab.view("t_update")[s] = t_us
         tab.view("seen")[s, node] = True
