@@ -227,13 +227,15 @@ def test_two_uav_two_mast_one_track_per_target_and_fused_accuracy():
 
 
 def test_duplicate_tracks_on_one_target_are_merged_keeping_the_older():
+    # two nodes 2.5 m apart on one target (an unlearnt bias); 3.5 m apart is two people
+    # walking side by side, kept (merge_sigma_m)
     nodes = ("a", "b")
     tr = Tracker()
     for k in range(8):
         t = T0 + k * DT
         d = DetectionArrays.build(
             [t, t + 10_000],
-            [[k * 0.1, 0.0], [k * 0.1 + 3.5, 0.0]],
+            [[k * 0.1, 0.0], [k * 0.1 + 2.5, 0.0]],
             np.eye(2) * 0.3**2,
             [0, 1],
             nodes,
