@@ -39,8 +39,18 @@ class FlatGroundGeotagger:
                 size_m=np.full(n, np.nan),
                 quality=(GeotagQuality.NO_POSE,) * n,
             )
+        beyond_px = None
         if self.bottom_anchor and dets.foot_px is not None:
             anchor_px = dets.foot_px
+            # The foot is the near edge of the footprint; its middle lies half the
+            # footprint's depth beyond. One view cannot measure that depth, but over all
+            # headings a footprint's mean depth along a line of sight equals its mean
+            # apparent width, (2/pi)(length + width) both: half the body's width is the
+            # step. On rendered views of the crossing scenario's masts, vehicles' median
+            # error 2.2 -> 0.6 m (6 m mast) and 4.1 -> 2.8 m (10 m mast, further off);
+            # people, whose footprint is smaller than their width, 2.05 -> 2.15 m.
+            assert dets.foot_width_px is not None
+            beyond_px = 0.5 * dets.foot_width_px
         elif self.bottom_anchor:
             b = dets.bbox_px
             anchor_px = np.column_stack([b[:, 0] + b[:, 2] / 2.0, b[:, 1] + b[:, 3]])
@@ -54,5 +64,6 @@ class FlatGroundGeotagger:
             dem=self.dem,
             params=self.params,
             size_px=np.sqrt(dets.area_px),
+            beyond_px=beyond_px,
         )
         return res.geo

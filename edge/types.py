@@ -53,6 +53,7 @@ class PixelDetections:
     foot_px: (N, 2) float64 u, v where the mover meets the ground (the bottom of its body,
     not of its shadow), pixel centres at integers; None when the detector does not estimate
     it (a geotagger then takes the box's bottom centre).
+    foot_width_px: (N,) float64 width of the body above the foot, pixels (with foot_px).
     usable: False when the frame could not be judged (over-exposed, blank, ego-motion lost);
     then N is 0 and ``reason`` says why.
     """
@@ -66,6 +67,7 @@ class PixelDetections:
     usable: bool = True
     reason: str = ""
     foot_px: FloatArray | None = None
+    foot_width_px: FloatArray | None = None
 
     def __post_init__(self) -> None:
         n = self.bbox_px.shape[0]
@@ -73,6 +75,10 @@ class PixelDetections:
             raise ValueError(f"bad detection array shapes: bbox {self.bbox_px.shape}")
         if self.foot_px is not None and self.foot_px.shape != (n, 2):
             raise ValueError(f"foot_px has shape {self.foot_px.shape}, want ({n}, 2)")
+        if (self.foot_width_px is None) != (self.foot_px is None) or (
+            self.foot_width_px is not None and self.foot_width_px.shape != (n,)
+        ):
+            raise ValueError("foot_width_px must come with foot_px, shaped (N,)")
         for name in ("area_px", "score", "tracklet_id"):
             if getattr(self, name).shape != (n,):
                 raise ValueError(f"{name} has shape {getattr(self, name).shape}, want ({n},)")

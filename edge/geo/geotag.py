@@ -396,16 +396,23 @@ def geotag(
     params: GeotagParams | None = None,
     motion: PoseMotion | None = None,
     size_px: FloatArray | None = None,
+    beyond_px: FloatArray | None = None,
 ) -> GeotagResult:
     """Ground positions of a frame's detections.
 
     centroid_px: (N, 2) pixel u (right), v (down) from the top-left corner of the distorted
     image. pose: camera pose at the frame's capture time. ground_alt_m: flat terrain altitude
     (m AMSL), or ``dem``. size_px: optional (N,) apparent size (e.g. sqrt of blob area) turned
-    into metres at the hit's slant range. Returns WGS84 lat/lon, east/north covariance (m^2),
+    into metres at the hit's slant range. beyond_px: optional (N,) for points where a body
+    meets the ground seen from the side (its foot, the near edge of its footprint): the
+    position moves this many pixels' worth of metres (at the slant range) further along the
+    ray's horizontal direction, towards the middle of the footprint, with a variance of half
+    that move squared along the ray. Returns WGS84 lat/lon, east/north covariance (m^2),
     and why each missed ray missed. Quality follows the pose (no_fix, gnss_suspect, ok).
     """
     fix = ground_ned(centroid_px, pose, cam, ground_alt_m, dem=dem, params=params, motion=motion)
+    if beyond_px is not None:
+        fix = _beyond(fix, np.asarray(beyond_px, np.float64), cam)
     lat, lon, _ = pymap3d.ned2geodetic(
         fix.ned_m[:, 0], fix.ned_m[:, 1], fix.ned_m[:, 2], pose.lat_deg, pose.lon_deg, pose.alt_m
     )
@@ -431,6 +438,22 @@ def geotag(
         quality=(_quality(pose),) * n,
     )
     return GeotagResult(geo=geo, miss_code=fix.miss_code, alt_m=fix.alt_m, range_m=fix.range_m)
+
+
+def _beyond(fix: GroundFix, beyond_px: FloatArray, cam: CameraModel) -> GroundFix:
+    """``fix`` with each point moved ``beyond_px`` (at its slant range) away from the camera
+    along the ground (see ``geotag``)."""
+    ne = fix.ned_m[:, :2]
+    dist = np.linalg.norm(ne, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unit = np.where(dist[:, None] > 1e-9, ne / dist[:, None], 0.0)
+    move = beyond_px * fix.range_m / math.sqrt(cam.fx_px * cam.fy_px)
+    ned = fix.ned_m.copy()
+    ned[:, :2] += move[:, None] * unit
+    cov = fix.cov_ne_m2 + (0.5 * move)[:, None, None] ** 2 * (unit[:, :, None] * unit[:, None, :])
+    return GroundFix(
+        ned_m=ned, cov_ne_m2=cov, miss_code=fix.miss_code, range_m=fix.range_m, alt_m=fix.alt_m
+    )
 
 
 def project_ned(ned_m: FloatArray, pose: Pose, cam: CameraModel) -> FloatArray:

@@ -4,6 +4,8 @@ over blobs: the per-frame cost is a fixed handful of calls whatever the number o
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
@@ -91,18 +93,22 @@ class BlobExtractor:
         # blob's own pixel count it is (about) the blob's mean change.
         dsum = cv2.integral(diff).ravel()[st[:, :4] @ self._corner_of] @ self._signs
         score = np.minimum(dsum / (st[:, 4] * (2.0 * max(threshold, 1.0))), 1.0)
-        return PixelDetections(
+        det = PixelDetections(
             t_us=t_us,
             bbox_px=st[:, :4] * self._scale4,
             centroid_px=(cents[keep] + 0.5) * self._scale2 - 0.5,
             area_px=(st[:, 4] * self._area_scale).astype(np.float64),
             score=score,
             tracklet_id=np.full(n, -1, dtype=np.int64),
-            foot_px=None if labels is None else self.feet(labels, keep),
         )
+        if labels is None:
+            return det
+        foot, width = self.feet(labels, keep)
+        return replace(det, foot_px=foot, foot_width_px=width)
 
-    def feet(self, labels: Image, keep: Image) -> FloatArray:
-        """(K, 2) full-resolution foot point of each component ``keep`` of ``labels``.
+    def feet(self, labels: Image, keep: Image) -> tuple[FloatArray, FloatArray]:
+        """(K, 2) full-resolution foot point of each component ``keep`` of ``labels``, and
+        (K,) the width of the body above it (its tallest columns), pixels.
 
         Seen from a mast a few metres up, a standing body is the tallest part of its blob and
         its shadow lies flat on the ground beside it, widening the box by its length (20 px
@@ -133,4 +139,5 @@ class BlobExtractor:
         u = (tall * np.arange(w)).sum(axis=1) / n_tall
         v = (tall * lowest.reshape(k, w)).sum(axis=1) / n_tall
         sx, sy = self._scale2
-        return np.column_stack([(u + 0.5) * sx - 0.5, (v + 1.0) * sy - 0.5 - 0.25 * sy])
+        foot = np.column_stack([(u + 0.5) * sx - 0.5, (v + 1.0) * sy - 0.5 - 0.25 * sy])
+        return foot, n_tall * sx

@@ -90,4 +90,7 @@ class UndistortingDetector:
             usable=d.usable,
             reason=d.reason,
             foot_px=None if d.foot_px is None else self._distort(d.foot_px),
+            foot_width_px=None
+            if d.foot_width_px is None
+            else d.foot_width_px * box[:, 2] / np.maximum(b[:, 2], 1e-9),
         )

@@ -175,6 +175,9 @@ class TrackletFilter:
             foot_px=None
             if dets.foot_px is None
             else np.concatenate((dets.foot_px[out], co_c + co_s * [0.0, 0.5])),
+            foot_width_px=None
+            if dets.foot_width_px is None
+            else np.concatenate((dets.foot_width_px[out], co_s[:, 0])),
         )
 
 

@@ -174,3 +174,33 @@ def test_config_names_the_receiver_key(tmp_path: Path) -> None:
         load_node_config(_config(tmp_path, 'source = "udpin:0.0.0.0:14550"\ngnss = "/dev/x"'))
     with pytest.raises(ConfigError, match=r"pose\.gnss_max_age_s"):
         load_node_config(_config(tmp_path, 'source = "pelco:///dev/ttyUSB1"\ngnss_max_age_s = -1'))
+
+
+def test_a_foot_moves_beyond_by_half_the_body_width_along_the_line_of_sight() -> None:
+    """beyond_px: a foot point (the near edge of a footprint) moved along the ground away
+    from the camera by that many pixels' worth of metres at its range."""
+    cam = CameraModel.from_hfov(640, 480, math.radians(70))
+    h = _head_pose()
+    px = np.array([[320.0, 400.0], [100.0, 300.0]])
+    base = geotag(px, h, cam, 80.0)
+    moved = geotag(px, h, cam, 80.0, beyond_px=np.array([10.0, 0.0]))
+    cam_ne = np.array(
+        pymap3d.geodetic2ned(h.lat_deg, h.lon_deg, h.alt_m, SURVEY.lat_deg, SURVEY.lon_deg, 0.0)
+    )[:2]
+
+    def ne(g: object) -> np.ndarray:
+        n, e, _ = pymap3d.geodetic2ned(
+            g.lat_deg, g.lon_deg, np.zeros(2), SURVEY.lat_deg, SURVEY.lon_deg, 0.0
+        )
+        return np.column_stack([n, e])
+
+    a, b = ne(base.geo), ne(moved.geo)
+    step = 10.0 * base.range_m[0] / cam.fx_px
+    assert np.linalg.norm(b[0] - a[0]) == pytest.approx(step, rel=1e-3)
+    away = (a[0] - cam_ne) / np.linalg.norm(a[0] - cam_ne)
+    assert (b[0] - a[0]) @ away == pytest.approx(step, rel=1e-3)  # straight away, not aside
+    assert np.allclose(b[1], a[1])  # no move asked
+    # the move is uncertain: half of it as a 1-sigma along the ray
+    extra = moved.geo.cov_en_m2[0] - base.geo.cov_en_m2[0]
+    assert np.trace(extra) == pytest.approx((0.5 * step) ** 2, rel=1e-3)
+    assert np.allclose(moved.geo.cov_en_m2[1], base.geo.cov_en_m2[1])
