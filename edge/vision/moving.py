@@ -29,7 +29,10 @@ by ``flow_scale``):
    recent frames and is dropped. B then takes this frame everywhere except under movers
    (selective update), so a mover's footprint keeps the ground seen before it arrived and
    the whole silhouette — not only the slivers two frames of a uniform mover differ by —
-   is found once it has moved its own length. A pixel the model keeps that has shown
+   is found once it has moved its own length. Nor does it take the frame where the frame
+   changed against R (a conditional update): a slow mover's leading edge, too thin to make
+   a blob, would otherwise be taken in frame after frame, the model would follow the
+   mover, and the mover would not be seen again. A pixel the model keeps that has shown
    the same ground for ``long_gap`` frames, away from any recent change, holds a ghost
    (a mover taken in when the history started or as it entered the view, or the middle
    of a uniform vehicle taken in while its ends were kept); the model takes the frame
@@ -46,10 +49,18 @@ by ``flow_scale``):
    lighter than the model by a shadow's ratio (the model kept a shadow while its mover
    stood over it, and the shadow has moved on) on the shadow side of a reported blob,
    within the same reach, is where that blob's shadow was, and is dropped.
+   Inside a reported blob, a part of shadow pixels that no body casts (no body pixels
+   just sunward of its sunward end, and none just beyond its tip, where a shadow meets
+   ground) is an orphan: a mover whose body the ratio test takes for shadow (a grey body
+   on lighter ground) beside a mover that is seen, in one blob. Its caster is reported
+   one reach sunward of its tip (where it is when bright ground lies between), unless a
+   reported detection lies within ``orphan_claim_px`` or sunward of it on its axis.
 6. Neighbours merged by the closing (one's shadow reaching the next, in a crowd): a blob
    holding two or more of the previous frame's detections (warped into this frame) is
    cut between them, each changed body pixel going to the nearest (a Voronoi
-   partition), so neighbours once seen apart stay apart. Other blobs larger than
+   partition), so neighbours once seen apart stay apart; a piece that lies on another
+   piece's shadow side and is darker than the model is that piece's shadow and is not
+   reported. Other blobs larger than
    ``split_blob_px`` are relabelled over their unclosed non-shadow pixels (3x3 closing
    only); when two or more of those parts reach ``split_min_px`` each is reported on its
    own and the small fragments are dropped, otherwise the blob stands as one.
@@ -97,6 +108,32 @@ def threshold_for(sensitivity: float) -> float:
 
 
 _REMAP_ROWS = 32_000
+
+
+def blob_stats(xs: Image, ys: Image, lab: Image, n: int, wh: tuple[int, int]) -> tuple[Image, F64]:
+    """(n, 5) int32 stats (x, y, w, h, area) and (n, 2) centroids of labels 1..n-1 from
+    their pixels (xs, ys, lab: (k,) each), as cv2.connectedComponentsWithStats gives them;
+    row 0 (the background) holds the whole frame, wh (h, w), less the labelled pixels."""
+    big = np.iinfo(np.int64).max
+    x0, y0 = np.full(n, big), np.full(n, big)
+    x1, y1 = np.full(n, -1), np.full(n, -1)
+    np.minimum.at(x0, lab, xs)
+    np.minimum.at(y0, lab, ys)
+    np.maximum.at(x1, lab, xs)
+    np.maximum.at(y1, lab, ys)
+    area = np.bincount(lab, minlength=n)
+    c = np.maximum(area, 1)
+    cents = np.stack(
+        (
+            np.bincount(lab, weights=xs, minlength=n) / c,
+            np.bincount(lab, weights=ys, minlength=n) / c,
+        ),
+        1,
+    )
+    x0[0], y0[0], x1[0], y1[0] = 0, 0, wh[1] - 1, wh[0] - 1
+    area[0] = wh[0] * wh[1] - len(lab)
+    stats = np.stack((x0, y0, x1 - x0 + 1, y1 - y0 + 1, area), 1).astype(np.int32)
+    return stats, cents
 
 
 class EgoMotionDetector:
@@ -172,6 +209,11 @@ class EgoMotionDetector:
       of the threshold; long_clear_px: and lie this many work pixels or more from the
       previous frame's movers; long_factor: the long reference's change threshold as a
       multiple of the threshold (misregistration and aliasing grow with the frame's age).
+    hold_changed: the model does not take the frame where it changed against the short
+      reference either (step 4), not only under movers.
+    orphans: report the casters of shadow parts that no body in their blob casts (step 5);
+      orphan_claim_px: not within this many work pixels of another detection or of
+      each other.
     masks: polygons in full-resolution pixels where motion is ignored.
     """
 
@@ -213,7 +255,7 @@ class EgoMotionDetector:
         seed_split: bool = True,
         seed_factor: float = 0.7,
         shadow_path_ratio: float = 1.25,
-        seed_min_px: int = 12,
+        seed_min_px: int = 16,
         seed_max_blob_px: float = 6000.0,
         min_thick_px: float = 1.5,
         coast_frames: int = 3,
@@ -226,6 +268,9 @@ class EgoMotionDetector:
         long_clear_px: int = 12,
         long_model: float = 0.2,
         long_factor: float = 1.8,
+        hold_changed: bool = True,
+        orphans: bool = True,
+        orphan_claim_px: float = 7.0,
         masks: Sequence[Polygon] = (),
     ) -> None:
         self.work_scale = check_range("work_scale", work_scale, 0.05, 1.0)
@@ -285,6 +330,9 @@ class EgoMotionDetector:
         self._last_age = np.zeros(0, np.int64)
         self.coast_seed_frames = int(check_range("coast_seed_frames", coast_seed_frames, 0, 1000))
         self._hidden, self._hidden_age = np.zeros((0, 2)), np.zeros(0, np.int64)
+        self.hold_changed = bool(hold_changed)
+        self.orphans = bool(orphans)
+        self.orphan_claim_px = check_range("orphan_claim_px", orphan_claim_px, 0.0, 1e3)
         self.polygons = check_polygons(masks)
         self._kernel = (
             cv2.getStructuringElement(cv2.MORPH_RECT, (self.close_px, self.close_px))
@@ -471,22 +519,25 @@ class EgoMotionDetector:
             return PixelDetections.empty(
                 t, usable=False, reason=f"registration failed: {frac:.0%} of the frame changed"
             )
-        n, labels, stats, cents = cv2.connectedComponentsWithStatsWithAlgorithm(
-            fg, 8, cv2.CV_32S, cv2.CCL_GRANA
-        )
+        # Grana, Borghesi and Cucchiara's block-based labelling (IEEE TIP 2010), labels
+        # only: OpenCV's statistics pass scans the whole frame again and costs several
+        # times the labelling, while the movers' pixels are a few per cent of it.
+        n, labels = cv2.connectedComponentsWithAlgorithm(fg, 8, cv2.CV_32S, cv2.CCL_GRANA)
         lab = labels.ravel()
-        # Movers are a few per cent of the frame; cv2.findNonZero lists them in row-major
-        # order (as np.flatnonzero would) at a third of its cost.
+        # cv2.findNonZero lists the movers' pixels in row-major order (as np.flatnonzero
+        # would) at a third of its cost.
         nz = cv2.findNonZero(fg)
         nz = np.zeros((0, 2), np.int64) if nz is None else nz.reshape(-1, 2).astype(np.int64)
         fg_idx = nz[:, 1] * wh[1] + nz[:, 0]
         fg_lab = lab[fg_idx]
+        stats, cents = blob_stats(nz[:, 0], nz[:, 1], fg_lab, n, wh)
         evidence = np.bincount(fg_lab[ev.ravel()[fg_idx] > 0], minlength=n)
         ok = evidence >= self.min_evidence_px
         ok[0] = False
         area_scale = full_hw[0] * full_hw[1] / (wh[0] * wh[1])
         area = stats[:, 4] * area_scale
         body = np.ones(len(fg_idx), bool)
+        orphans: tuple[Image, F64, F64] | None = None
         if self.shadow_ratio is not None:
             # Cast shadows: the ground darkened by a near-constant ratio (the luminance
             # ratio test of Cucchiara et al., "Detecting moving objects, ghosts, and
@@ -528,6 +579,12 @@ class EgoMotionDetector:
                 keep_mask &= ~self.shadow.lit_ghosts(
                     np.bincount(fg_lab[lit], minlength=n), cnt, cents, keep_mask
                 )
+            if self.orphans:
+                body_img: Image = np.zeros(wh, np.uint8)
+                body_img.ravel()[fg_idx[body & keep_mask[fg_lab]]] = 255
+                orphans = self.shadow.orphans(
+                    fg_idx[shade & keep_mask[fg_lab] & has[fg_lab]], body_img, g
+                )
         else:
             keep_mask = ok & (area >= self.min_area_px)
             keep_mask &= stats[:, 4] >= self.min_thick_px * stats[:, 2:4].max(axis=1)
@@ -536,8 +593,13 @@ class EgoMotionDetector:
         if heal is not None:
             cv2.subtract(moving, heal, dst=moving)
         # Selective update: the model takes this frame except under moving blobs, so a
-        # mover's footprint keeps the ground seen before it arrived.
-        cv2.copyTo(g, cv2.bitwise_not(moving), bg)
+        # mover's footprint keeps the ground seen before it arrived, and (hold_changed)
+        # except where the frame changed against the short reference: a slow mover's
+        # leading edge, too thin to make a blob, would otherwise be taken in frame after
+        # frame, and the model would follow the mover (a conditional update: only pixels
+        # that look like still background are blended in).
+        hold = cv2.bitwise_or(moving, ev) if self.hold_changed else moving
+        cv2.copyTo(g, cv2.bitwise_not(hold), bg)
         self._bg = bg
         self.foreground = moving
         if self._blobs is None or self._blobs.work_hw != wh:
@@ -553,11 +615,15 @@ class EgoMotionDetector:
             # that failed to register): cutting them up would only multiply the false alarm.
             small = keep_mask & (area <= self.seed_max_blob_px)
             seeded, extra_st, extra_ce = self._split_by_seeds(
-                labels, fg_idx, fg_lab, body & (raw.ravel()[fg_idx] > 0), small, wh
+                labels, fg_idx, fg_lab, body & (raw.ravel()[fg_idx] > 0), small, wh, g, bg
             )
         stats, cents, keep = self._split(
             raw, fg_idx, fg_lab, body, keep_mask & ~seeded, stats, cents, area_scale
         )
+        if orphans is not None and len(orphans[0]):
+            o_st, o_ce = self._orphans_apart(*orphans, cents[keep])
+            extra_st = np.concatenate((extra_st, o_st.astype(extra_st.dtype)))
+            extra_ce = np.concatenate((extra_ce, o_ce))
         if len(extra_st):
             stats = np.concatenate((stats[keep], extra_st))
             cents = np.concatenate((cents[keep], extra_ce))
@@ -638,6 +704,8 @@ class EgoMotionDetector:
         body: npt.NDArray[np.bool_],
         keep_mask: npt.NDArray[np.bool_],
         wh: tuple[int, int],
+        grey: Image,
+        bg: Image,
     ) -> tuple[npt.NDArray[np.bool_], Image, F64]:
         """Split blobs that hold two or more of the previous frame's detections (carried
         into this frame by the homography): each body pixel of such a blob goes to its
@@ -692,6 +760,14 @@ class EgoMotionDetector:
         np.maximum.at(x1, group, px)
         np.maximum.at(y1, group, py)
         real = cnt >= self.seed_min_px
+        # A seed on a mover's shadow (an orphan's caster placed a little off, a piece of
+        # shadow outside the ratio band) would cut the shadow off its body and report it,
+        # frame after frame: pieces that are another piece's shadow are not reported.
+        ratio = np.bincount(
+            group, weights=grey.ravel()[pi] / (bg.ravel()[pi] + 1.0), minlength=ng
+        ) / np.maximum(cnt, 1)
+        gce = np.stack((cx, cy), 1) / np.maximum(cnt, 1)[:, None]
+        real &= ~self.shadow.pieces(gce, np.arange(ng) // k, ratio, real)
         # A blob whose pixels all went to one seed stays whole.
         pieces_per_blob = np.bincount(np.flatnonzero(real) // k, minlength=len(labs))
         real &= np.repeat(pieces_per_blob >= 2, k)
@@ -701,6 +777,26 @@ class EgoMotionDetector:
         st = np.stack((x0[g], y0[g], x1[g] - x0[g] + 1, y1[g] - y0[g] + 1, cnt[g]), 1)
         ce = np.stack((cx[g] / cnt[g], cy[g] / cnt[g]), 1)
         return split, st.astype(np.int32), ce
+
+    def _orphans_apart(
+        self, st: Image, casters: Image, mids: Image, cur: Image
+    ) -> tuple[Image, Image]:
+        """The orphan shadow parts to report (module docstring, step 5): their (k, 5) stats
+        and (k, 2) casters, from all orphans' stats ``st``, casters and centroids ``mids``
+        and the (m, 2) centroids ``cur`` reported so far (work pixels). An orphan is not
+        reported within ``orphan_claim_px`` of a reported centroid, nor when a reported
+        centroid lies sunward of it on its shadow's axis (a piece of that one's shadow),
+        nor within ``orphan_claim_px`` of a larger orphan."""
+        new = ~self.shadow.cast_by(mids, cur)
+        if len(cur):
+            d2 = ((casters[:, None, :] - cur[None, :, :]) ** 2).sum(-1).min(1)
+            new &= d2 > self.orphan_claim_px**2
+        st, casters = st[new], casters[new]
+        order = np.argsort(-st[:, 4], kind="stable")
+        st, casters = st[order], casters[order]
+        d2 = ((casters[:, None, :] - casters[None, :, :]) ** 2).sum(-1)
+        lone = ~np.triu(d2 <= self.orphan_claim_px**2, 1).any(0)
+        return st[lone], casters[lone]
 
     def _split(
         self,

@@ -8,6 +8,7 @@ test of Cucchiara et al., IEEE PAMI 2003) and passes them in per blob.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -242,6 +243,145 @@ class ShadowModel:
         near = (along > 0) & (along <= self.shadow_reach * length) & (across <= self.shadow_dup_px)
         drop[labs[near.any(1)]] = True
         return drop
+
+    def _length(self) -> float | None:
+        """The learnt reach (work pixels), or None while too few pairs have been seen."""
+        if self.direction is None or len(self.lens) < self.shadow_pairs:
+            return None
+        return float(np.quantile(self.lens, self.shadow_len_q))
+
+    def pieces(
+        self, cents: F64, parent: Image, ratio: F64, cand: npt.NDArray[np.bool_]
+    ) -> npt.NDArray[np.bool_]:
+        """(m,) pieces of cut blobs that are another piece's shadow: darker than the model
+        (``ratio``, frame / model over the piece, below 1 and below the other piece's) and
+        lying on the shadow side of another candidate piece of the same blob, within
+        ``shadow_reach`` reaches and ``shadow_dup_px`` of the shadow's axis. A cut that
+        gave a body and its shadow a detection each would report the shadow as a mover.
+
+        cents: (m, 2) piece centroids, work pixels; parent: (m,) the blob of each piece;
+        cand: (m,) pieces considered. None while the direction and reach are unknown."""
+        out = np.zeros(len(cand), bool)
+        length, d = self._length(), self.direction
+        idx = np.flatnonzero(cand)
+        if length is None or d is None or len(idx) < 2:
+            return out
+        c = cents[idx]
+        dx = c[None, :, 0] - c[:, None, 0]  # [caster i, shadow j]
+        dy = c[None, :, 1] - c[:, None, 1]
+        along = dx * d[0] + dy * d[1]
+        across = np.abs(dx * d[1] - dy * d[0])
+        r = ratio[idx]
+        shade = parent[idx][:, None] == parent[idx][None, :]
+        shade &= (along > 0) & (along <= self.shadow_reach * length)
+        shade &= across <= self.shadow_dup_px
+        shade &= (r[None, :] < 1.0) & (r[None, :] < r[:, None])
+        out[idx[shade.any(0)]] = True
+        return out
+
+    def orphans(self, si: Image, body: Image, g: Image) -> tuple[Image, F64, F64]:
+        """Shadow parts that no body casts, inside blobs that have a body: a mover whose
+        body the ratio test takes for shadow (a grey body on lighter ground) walking beside
+        a mover that is seen, so that one blob holds both and only the seen one is
+        reported. Its body and its shadow form one part of shadow pixels, and, like a lone
+        shadow, its caster lies one reach sunward of the part's tip.
+
+        si: (k,) flat work-frame indices of the blobs' shadow pixels; body: (h, w) uint8,
+        255 on their body (non-shadow) pixels. A part (8-connected shadow pixels, at least
+        ``min_shadow_px``) is cast by a body when body pixels lie just sunward of its
+        sunward end (1-3 px along the direction, within 2 px of its axis); it is part of
+        a body, not a shadow, when body pixels lie just beyond its tip (a shadow ends on
+        ground). Returns the orphan parts' (m, 5) stats (x, y, w, h, area), their casters'
+        (m, 2) positions and their own (m, 2) centroids, work pixels."""
+        empty = (np.zeros((0, 5), np.int32), np.zeros((0, 2)), np.zeros((0, 2)))
+        length, d = self._length(), self.direction
+        if length is None or d is None or len(si) == 0:
+            return empty
+        h, w = body.shape
+        ys, xs = np.divmod(si, w)
+        # Label only the window holding the shadow pixels.
+        x0, y0 = int(xs.min()), int(ys.min())
+        win: Image = np.zeros((int(ys.max()) - y0 + 1, int(xs.max()) - x0 + 1), np.uint8)
+        win[ys - y0, xs - x0] = 255
+        # Labels only: OpenCV's statistics pass costs five times the labelling on a
+        # sparse frame, and the few parts kept get their boxes below.
+        n, lab = cv2.connectedComponentsWithAlgorithm(win, 8, cv2.CV_32S, cv2.CCL_GRANA)
+        pl = lab[ys - y0, xs - x0]
+        cnt = np.bincount(pl, minlength=n)
+        proj = xs * d[0] + ys * d[1]
+        perp = ys * d[0] - xs * d[1]
+        head = np.full(n, np.inf)
+        tip = np.full(n, -np.inf)
+        np.minimum.at(head, pl, proj)
+        np.maximum.at(tip, pl, proj)
+        t_mid = np.bincount(pl, weights=perp, minlength=n) / np.maximum(cnt, 1)
+        parts = np.flatnonzero(cnt >= self.min_shadow_px)
+        parts = parts[parts > 0]
+        if len(parts) == 0:
+            return empty
+        steps = np.array([1.0, 2.0, 3.0])
+        side = np.array([-2.0, 0.0, 2.0])
+        t = t_mid[parts, None, None] + side[None, None, :]
+        owned = np.zeros(len(parts), bool)
+        for a in (
+            head[parts, None, None] - steps[None, :, None],
+            tip[parts, None, None] + steps[None, :, None],
+        ):
+            px = np.clip(np.round(a * d[0] - t * d[1]).astype(np.int64), 0, w - 1)
+            py = np.clip(np.round(a * d[1] + t * d[0]).astype(np.int64), 0, h - 1)
+            owned |= (body[py, px] > 0).reshape(len(parts), -1).any(1)
+        parts = parts[~owned]
+        p_body = tip[parts] - length
+        tm = t_mid[parts]
+        casters = np.stack((p_body * d[0] - tm * d[1], p_body * d[1] + tm * d[0]), 1)
+        c = np.maximum(cnt[parts], 1)
+        mids = np.stack(
+            (
+                np.bincount(pl, weights=xs, minlength=n)[parts] / c,
+                np.bincount(pl, weights=ys, minlength=n)[parts] / c,
+            ),
+            1,
+        )
+        # A caster sunward of the part itself: the ground between them is shadowed too (as
+        # dark as the part) if the part is a shadow's tip; if it is bright, the part is a
+        # dark mover with no shadow of its own and stands where it is (as for lone blobs).
+        gap = head[parts] - p_body
+        far = np.flatnonzero(gap >= self.tip_gap_px)
+        if len(far):
+            dark = np.bincount(pl, weights=g[ys, xs], minlength=n)[parts[far]] / c[far]
+            fr = np.array([0.3, 0.5, 0.7])
+            a = head[parts[far], None] - fr[None, :] * gap[far, None]
+            t_f = tm[far, None]
+            px = np.clip(np.round(a * d[0] - t_f * d[1]).astype(np.int64), 0, w - 1)
+            py = np.clip(np.round(a * d[1] + t_f * d[0]).astype(np.int64), 0, h - 1)
+            lit = np.median(g[py, px], axis=1) > self.shadow_path_ratio * dark
+            casters[far[lit]] = mids[far[lit]]
+        mine = np.isin(pl, parts)
+        box = np.zeros((n, 4), np.int64)
+        box[:, :2] = np.iinfo(np.int64).max
+        np.minimum.at(box[:, 0], pl[mine], xs[mine])
+        np.minimum.at(box[:, 1], pl[mine], ys[mine])
+        np.maximum.at(box[:, 2], pl[mine], xs[mine])
+        np.maximum.at(box[:, 3], pl[mine], ys[mine])
+        b = box[parts]
+        st = np.stack(
+            (b[:, 0], b[:, 1], b[:, 2] - b[:, 0] + 1, b[:, 3] - b[:, 1] + 1, cnt[parts]), 1
+        )
+        return st.astype(np.int32), casters, mids
+
+    def cast_by(self, mids: F64, casters: F64) -> npt.NDArray[np.bool_]:
+        """(k,) shadow parts (centroids ``mids``, (k, 2) work pixels) with one of
+        ``casters`` ((m, 2)) sunward of them, within ``shadow_reach`` reaches and
+        ``shadow_dup_px`` of the shadow's axis: a piece of that caster's shadow."""
+        length, d = self._length(), self.direction
+        if length is None or d is None or len(casters) == 0:
+            return np.zeros(len(mids), bool)
+        dx = casters[None, :, 0] - mids[:, None, 0]
+        dy = casters[None, :, 1] - mids[:, None, 1]
+        along = -(dx * d[0] + dy * d[1])
+        across = np.abs(dx * d[1] - dy * d[0])
+        near = (along > 0) & (along <= self.shadow_reach * length)
+        return np.asarray((near & (across <= self.shadow_dup_px)).any(1))
 
     @staticmethod
     def _blob_std(lab: Image, v: F64, cnt: Image, n: int) -> F64:
