@@ -28,6 +28,7 @@ KEYS = {
     "gospa_mean_m",
     "mota",
     "idf1",
+    "track_truth_locatable_share",
     "detections_published",
     "detections_received",
     "detections_stored",

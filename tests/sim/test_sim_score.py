@@ -17,6 +17,7 @@ from sim.truth import (
     SEEN_MIN_PX,
     TruthLog,
     TruthWriter,
+    locatable_share,
     truth_en_at,
     view_of,
 )
@@ -130,3 +131,30 @@ def test_seen_needs_half_the_box_in_the_image(world: World) -> None:
             assert set(inner.tolist()) <= set(seen.ids.tolist())  # wholly inside: seen
             edge += len(set(anyv.ids.tolist()) - set(seen.ids.tolist()))
     assert edge > 0  # the scenario has targets partly out of frame
+
+
+def test_locatable_share_is_the_geometry_ceiling() -> None:
+    """The crossing scenario's masts (6 m and 10 m up) see vehicles on the road 300-450 m
+    off, where a pixel is 15-37 m of range: about a sixth of what is seen cannot be put
+    within 5 m by any camera. The share follows the gate and the formula."""
+    sc = load_scenario(ROOT / "sim" / "scenarios" / "crossing.toml")
+    w = World(sc, seed=sc.seed)
+    times = list(range(w.start_us, w.end_us, 2_000_000))
+    share = locatable_share(w, times, 5.0)
+    assert 0.75 < share < 0.92
+    assert locatable_share(w, times, 1e6) == 1.0
+    assert locatable_share(w, times, 1e-3) == 0.0
+    assert locatable_share(w, times, 20.0) > share
+    # one instant by hand
+    t = w.start_us + 60_000_000
+    tr = w.truth_at(t)
+    seers = {c: view_of(w, c, t, tr, SEEN_MIN_INSIDE, SEEN_MIN_PX) for c in w.camera_ids}
+    best = {}
+    for c, v in seers.items():
+        pos = w.platform_state(c, t).enu_m
+        h = pos[2] - w.ground_up_m
+        for i, en in zip(v.ids, v.en_m, strict=True):
+            px = (h * h + ((en - pos[:2]) ** 2).sum()) / (h * w.camera_model(c).fy_px)
+            best[int(i)] = min(best.get(int(i), math.inf), px)
+    expect = sum(v <= 5.0 for v in best.values()) / len(best)
+    assert locatable_share(w, [t], 5.0) == pytest.approx(expect)
