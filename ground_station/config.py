@@ -75,6 +75,13 @@ class FusionSection(Section):
         description="confirm by track score (log-likelihood ratio) at this value instead of "
         "confirm_hits; unset = M-of-N",
     )
+    process_noise_m2ps3: float = Field(
+        0.5,
+        ge=0,
+        le=1000,
+        description="the constant-velocity model's white-acceleration density (m²/s³): "
+        "higher follows stops and turns sooner, lower smooths straight movers",
+    )
     clutter_map: bool = Field(
         False, description="learn each node's false-alarm density per place (track score only)"
     )

@@ -18,6 +18,7 @@ from ground_station.api import create_app
 from ground_station.config import FusionSection, StationConfig
 from ground_station.fusion import (
     ClutterMap,
+    ConstantVelocityPredictor,
     MofNLifeCycle,
     Tracker,
     TrackerConfig,
@@ -116,6 +117,7 @@ def make_tracker(f: FusionSection) -> Tracker:
     )
     score = f.confirm_score is not None and f.clutter_map
     return Tracker(
+        predictor=ConstantVelocityPredictor(f.process_noise_m2ps3),
         lifecycle=life,
         config=TrackerConfig(reorder_window_s=f.reorder_window_s),
         clutter=ClutterMap() if score else None,

@@ -177,3 +177,10 @@ def test_a_mover_seen_by_one_far_camera_confirms_despite_the_clutter_map():
             break
     assert ts.reported().any(), "a steadily seen mover must confirm within 10 s"
     assert k < 60
+
+
+def test_station_config_sets_the_process_noise():
+    assert make_tracker(FusionSection()).predictor.q_m2ps3 == 0.5
+    assert make_tracker(FusionSection(process_noise_m2ps3=2.0)).predictor.q_m2ps3 == 2.0
+    with pytest.raises(ValueError, match="process_noise_m2ps3"):
+        FusionSection(process_noise_m2ps3=-1.0)
