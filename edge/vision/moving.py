@@ -55,6 +55,9 @@ by ``flow_scale``):
    on lighter ground) beside a mover that is seen, in one blob. Its caster is reported
    one reach sunward of its tip (where it is when bright ground lies between), unless a
    reported detection lies within ``orphan_claim_px`` or sunward of it on its axis.
+   A blob darker than the model but lighter than a shadow (``dim_ratio``), on the shadow
+   side of a reported blob within the same reach, is the edge of that blob's shadow (where
+   the shadow half covers a pixel) and is dropped.
 6. Neighbours merged by the closing (one's shadow reaching the next, in a crowd): a blob
    holding two or more of the previous frame's detections (warped into this frame) is
    cut between them, each changed body pixel going to the nearest (a Voronoi
@@ -74,6 +77,8 @@ by ``flow_scale``):
    An unclaimed detection that lies inside a reported blob (a neighbour's, which took it
    in) is not reported, but carried to the next frame as a seed of step 6's cut, so
    that neighbours who merge stay apart.
+8. Of two detections nearer than ``apart_px`` (less than a body's width apart), only the
+   larger blob's is reported: greedy non-maximum suppression, as object detectors end.
 """
 
 from __future__ import annotations
@@ -214,6 +219,12 @@ class EgoMotionDetector:
     orphans: report the casters of shadow parts that no body in their blob casts (step 5);
       orphan_claim_px: not within this many work pixels of another detection or of
       each other.
+    dim_ratio: a reported blob with lit_frac of its non-shadow pixels darker than the model
+      but lighter than a shadow (g / model in (hi of shadow_ratio, dim_ratio]), on the
+      shadow side of another reported blob as for lit ghosts, is that blob's shadow's edge
+      and is dropped (at most shadow_ratio's hi, or lit_frac 1: never).
+    apart_px: of two detections nearer than this (work pixels; about a person's width at
+      the working range), only the larger blob's is reported (0 = all).
     masks: polygons in full-resolution pixels where motion is ignored.
     """
 
@@ -271,6 +282,8 @@ class EgoMotionDetector:
         hold_changed: bool = True,
         orphans: bool = True,
         orphan_claim_px: float = 7.0,
+        dim_ratio: float = 0.9,
+        apart_px: float = 5.0,
         masks: Sequence[Polygon] = (),
     ) -> None:
         self.work_scale = check_range("work_scale", work_scale, 0.05, 1.0)
@@ -333,6 +346,8 @@ class EgoMotionDetector:
         self.hold_changed = bool(hold_changed)
         self.orphans = bool(orphans)
         self.orphan_claim_px = check_range("orphan_claim_px", orphan_claim_px, 0.0, 1e3)
+        self.dim_ratio = check_range("dim_ratio", dim_ratio, 0.0, 1.0)
+        self.apart_px = check_range("apart_px", apart_px, 0.0, 1e3)
         self.polygons = check_polygons(masks)
         self._kernel = (
             cv2.getStructuringElement(cv2.MORPH_RECT, (self.close_px, self.close_px))
@@ -579,6 +594,11 @@ class EgoMotionDetector:
                 keep_mask &= ~self.shadow.lit_ghosts(
                     np.bincount(fg_lab[lit], minlength=n), cnt, cents, keep_mask
                 )
+                # Darker than the model but lighter than a shadow: a shadow's edge.
+                dim = (ratio > hi_r) & (ratio <= self.dim_ratio) & body
+                keep_mask &= ~self.shadow.lit_ghosts(
+                    np.bincount(fg_lab[dim], minlength=n), cnt, cents, keep_mask
+                )
             if self.orphans:
                 body_img: Image = np.zeros(wh, np.uint8)
                 body_img.ravel()[fg_idx[body & keep_mask[fg_lab]]] = 255
@@ -639,6 +659,22 @@ class EgoMotionDetector:
                 cents = np.concatenate((cents[keep], c_ce))
                 keep = np.arange(len(stats))
                 age = np.concatenate((age, c_age))
+        # An orphan's caster or a blob's body centroid can fall outside the frame (a mover
+        # whose shadow alone has entered the view): it is not a mover in the picture.
+        c = cents[keep]
+        seen = (c[:, 0] >= -0.5) & (c[:, 1] >= -0.5)
+        seen &= (c[:, 0] <= wh[1] - 0.5) & (c[:, 1] <= wh[0] - 0.5)
+        keep, age = keep[seen], age[seen]
+        if self.apart_px > 0 and len(keep) > 1:
+            # Two movers' centroids lie at least a body's width apart: nearer detections
+            # (a blob cut in two by seeds, an orphan's caster beside its body) are one mover
+            # seen twice, and the larger stands (greedy non-maximum suppression).
+            order = np.argsort(-stats[keep, 4], kind="stable")
+            c = cents[keep][order]
+            d2 = ((c[:, None, :] - c[None, :, :]) ** 2).sum(-1)
+            twice = np.zeros(len(keep), bool)
+            twice[order[np.triu(d2 <= self.apart_px**2, 1).any(0)]] = True
+            keep, age = keep[~twice], age[~twice]
         out = self._blobs.select(t, stats, cents, keep, change_bg, self.threshold, self.max_blobs)
         sx, sy = wh[1] / full_hw[1], wh[0] / full_hw[0]
         self._last_cents = (out.centroid_px + 0.5) * np.array([sx, sy]) - 0.5

@@ -223,9 +223,13 @@ class ShadowModel:
         their non-shadow pixels lighter than the model by a shadow's ratio (the model kept
         the shadow while the mover stood over it), and lying on the shadow side of another
         reported blob, within ``shadow_reach`` reaches of it and ``shadow_dup_px`` of its
-        shadow's axis (module docstring, step 5).
+        shadow's axis (module docstring, step 5). Given instead the counts of dim pixels
+        (darker than the model, lighter than a shadow), the same test finds the edge of a
+        mover's shadow (where it half covers a pixel, or its lighter fringe) cut off as a
+        blob of its own.
 
-        lit_cnt, body_cnt: (n,) lit and non-shadow work pixels per blob; cents: (n, 2)."""
+        lit_cnt, body_cnt: (n,) lit (or dim) and non-shadow work pixels per blob; cents:
+        (n, 2)."""
         drop = np.zeros(len(keep_mask), bool)
         d = self.direction
         if d is None or len(self.lens) < self.shadow_pairs:
@@ -287,12 +291,15 @@ class ShadowModel:
         shadow, its caster lies one reach sunward of the part's tip.
 
         si: (k,) flat work-frame indices of the blobs' shadow pixels; body: (h, w) uint8,
-        255 on their body (non-shadow) pixels. A part (8-connected shadow pixels, at least
-        ``min_shadow_px``) is cast by a body when body pixels lie just sunward of its
-        sunward end (1-3 px along the direction, within 2 px of its axis); it is part of
-        a body, not a shadow, when body pixels lie just beyond its tip (a shadow ends on
-        ground). Returns the orphan parts' (m, 5) stats (x, y, w, h, area), their casters'
-        (m, 2) positions and their own (m, 2) centroids, work pixels."""
+        255 on their body (non-shadow) pixels; g: (h, w) uint8 work frame. A part
+        (8-connected shadow pixels, at least ``min_shadow_px``) is cast by a body when body
+        pixels lie just sunward of its sunward end (at least 3 of 9 samples 1-3 px along the
+        direction and within 2 px of its axis); it is part of a body, not a shadow, when a
+        body pixel lies just beyond its tip (a shadow ends on ground). When bright ground
+        lies between a part and its supposed caster, the part is a dark mover with no shadow
+        of its own and its caster is itself. Returns the orphan parts' (m, 5) stats (x, y,
+        w, h, area), their casters' (m, 2) positions and their own (m, 2) centroids, work
+        pixels."""
         empty = (np.zeros((0, 5), np.int32), np.zeros((0, 2)), np.zeros((0, 2)))
         length, d = self._length(), self.direction
         if length is None or d is None or len(si) == 0:
@@ -323,13 +330,16 @@ class ShadowModel:
         side = np.array([-2.0, 0.0, 2.0])
         t = t_mid[parts, None, None] + side[None, None, :]
         owned = np.zeros(len(parts), bool)
-        for a in (
-            head[parts, None, None] - steps[None, :, None],
-            tip[parts, None, None] + steps[None, :, None],
+        # Three of the nine samples sunward of the part make a caster (a stray body pixel
+        # or two, such as a grey mover's own lit top, do not); one beyond its tip makes
+        # the part a piece of body.
+        for a, need in (
+            (head[parts, None, None] - steps[None, :, None], 3),
+            (tip[parts, None, None] + steps[None, :, None], 1),
         ):
             px = np.clip(np.round(a * d[0] - t * d[1]).astype(np.int64), 0, w - 1)
             py = np.clip(np.round(a * d[1] + t * d[0]).astype(np.int64), 0, h - 1)
-            owned |= (body[py, px] > 0).reshape(len(parts), -1).any(1)
+            owned |= (body[py, px] > 0).reshape(len(parts), -1).sum(1) >= need
         parts = parts[~owned]
         p_body = tip[parts] - length
         tm = t_mid[parts]
