@@ -57,6 +57,44 @@ def box_corners(truth: TargetsTruth) -> FloatArray:
     return np.concatenate([base, base + up], axis=1)
 
 
+def _inset(hull: FloatArray, d: float = 0.65) -> FloatArray:
+    """The convex polygon ``hull`` ((n, 2) pixels, as cv2.convexHull orders it) with every
+    edge moved inward by ``d`` pixels (at most a quarter of the polygon's narrowest extent).
+
+    cv2.fillConvexPoly fills every pixel whose centre lies on or inside the outline and
+    anti-aliases a fringe beyond it, so on a uint8 image a polygon comes out over half a
+    pixel fatter on each side (boxes of 2.5-12 px cover 1.4 times their area). Measured
+    here with such boxes at random angles: an inset of 0.65 px gives 1.00 +- 0.02 times the
+    area, the centroid unmoved. Without it a person on a mast camera's image stands half a
+    pixel lower than the truth says: metres of range at 150 m from a 6 m mast."""
+    n = hull.shape[0]
+    if n < 3:
+        return hull
+    e = np.roll(hull, -1, axis=0) - hull
+    length = np.linalg.norm(e, axis=1)
+    if not (length > 1e-9).all():
+        return hull
+    nrm = np.column_stack([e[:, 1], -e[:, 0]]) / length[:, None]
+    c = hull.mean(axis=0)
+    nrm *= np.sign(((c - hull) * nrm).sum(axis=1))[:, None]  # inward
+    span = float(np.min(np.abs((hull[:, None, :] - hull[None, :, :]) @ nrm.T).max(axis=(0, 1))))
+    d = min(d, 0.25 * span)
+    a = hull + d * nrm  # a point on each moved edge (direction e)
+    a0, e0 = np.roll(a, 1, axis=0), np.roll(e, 1, axis=0)
+    den = e0[:, 0] * e[:, 1] - e0[:, 1] * e[:, 0]
+    if not (np.abs(den) > 1e-9).all():
+        return hull
+    t = ((a[:, 0] - a0[:, 0]) * e[:, 1] - (a[:, 1] - a0[:, 1]) * e[:, 0]) / den
+    return np.asarray(a0 + t[:, None] * e0)
+
+
+def _fill(img: U8, poly: FloatArray, value: float) -> None:
+    """Anti-aliased fill of the convex hull of ``poly`` ((n, 2) pixels), coverage-true."""
+    hull = cv2.convexHull(poly.astype(np.float32)).reshape(-1, 2).astype(np.float64)
+    pts = np.round(_inset(hull) * _SUB).astype(np.int32)
+    cv2.fillConvexPoly(img, pts, value, cv2.LINE_AA, 4)
+
+
 def _clip_halfplane(poly: FloatArray, w: FloatArray) -> FloatArray:
     """Sutherland-Hodgman clip of a convex polygon (M, 2) to w . (u, v, 1) >= 0."""
     out: list[FloatArray] = []
@@ -274,17 +312,15 @@ class Renderer:
         if idx.size == 0:
             return
         idx = idx[np.argsort(-z[idx].mean(axis=1))]
-        uv_i = np.round(uv * _SUB).astype(np.int32)
-        suv_i = np.round(suv * _SUB).astype(np.int32)
         smask = np.zeros_like(img)
         for i in idx:
-            cv2.fillConvexPoly(smask, cv2.convexHull(suv_i[i]), 255, cv2.LINE_AA, 4)
+            _fill(smask, suv[i], 255)
         dark = _u8(img.astype(np.float32) * SHADOW_GAIN)
         np.copyto(img, dark, where=smask > 127)
         b = truth.brightness
         for i in idx:
-            cv2.fillConvexPoly(img, cv2.convexHull(uv_i[i]), float(b[i]) * 0.7, cv2.LINE_AA, 4)
-            cv2.fillConvexPoly(img, uv_i[i, 4:], float(b[i]), cv2.LINE_AA, 4)
+            _fill(img, uv[i], float(b[i]) * 0.7)
+            _fill(img, uv[i, 4:], float(b[i]))
 
     def render(self, t_us: int, truth: TargetsTruth | None = None) -> U8:
         """The camera's (H, W) uint8 grey image at ``t_us`` from the true pose."""

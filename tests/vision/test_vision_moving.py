@@ -164,10 +164,12 @@ def test_simulated_uav_sequence_recall_and_precision() -> None:
             score_no_dim.add(dd.centroid_px, clip.boxes[k], clip.moving[k], (1080, 1920))
             score_no_apart.add(da.centroid_px, clip.boxes[k], clip.moving[k], (1080, 1920))
     assert score.eligible > 500
-    assert score.recall >= 0.94, score
+    # measured 0.917 / 0.933 bare, 0.901 / 0.940 with tracklets (silhouettes drawn at their
+    # true area; the renderer drew them 1.4 times too large before, 0.94 / 0.92 here)
+    assert score.recall >= 0.90, score
     assert score.precision >= 0.92, score
-    assert score_tracked.recall >= 0.91, score_tracked
-    assert score_tracked.precision >= 0.92, score_tracked
+    assert score_tracked.recall >= 0.89, score_tracked
+    assert score_tracked.precision >= 0.93, score_tracked
     # Dropping the dim edges of shadows cut off as blobs removes false alarms only.
     assert score.precision > score_no_dim.precision, (score, score_no_dim)
     assert score.found >= score_no_dim.found, (score, score_no_dim)
@@ -176,12 +178,12 @@ def test_simulated_uav_sequence_recall_and_precision() -> None:
     assert score.precision >= score_no_apart.precision + 0.01, (score, score_no_apart)
     assert score.found >= score_no_apart.found - 5, (score, score_no_apart)
     # Dropping the lit ghosts of shadows that moved on removes false alarms only.
-    assert score.precision >= score_no_lit.precision + 0.015, (score, score_no_lit)
+    assert score.precision >= score_no_lit.precision + 0.01, (score, score_no_lit)
     assert score.found >= score_no_lit.found, (score, score_no_lit)
-    # Reporting the casters of orphan shadows finds grey movers beside seen ones (10 of 991
+    # Reporting the casters of orphan shadows finds grey movers beside seen ones (4 of 991
     # here).
-    assert score.found >= score_no_orphans.found + 5, (score, score_no_orphans)
-    # Coasting on weak blobs near the last detections adds targets of its own (12 of 991
+    assert score.found >= score_no_orphans.found + 3, (score, score_no_orphans)
+    # Coasting on weak blobs near the last detections adds targets of its own (15 of 991
     # here).
     assert score_tracked.found >= score_no_coast.found + 5, (score_tracked, score_no_coast)
 
