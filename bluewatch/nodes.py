@@ -108,7 +108,11 @@ def _bottom_anchor(cfg: NodeConfig) -> bool:
 def _detector(cfg: NodeConfig, camera: CameraModel) -> Detector:
     mod, _, cls = DETECTORS[cfg.detector.mode].partition(":")
     factory = getattr(importlib.import_module(mod), cls)
-    extra = {"feet": True} if cfg.detector.mode == "fixed" and _bottom_anchor(cfg) else {}
+    extra: dict[str, bool] = {}
+    if cfg.detector.mode == "fixed" and _bottom_anchor(cfg):
+        extra["feet"] = True
+    if cfg.detector.mode == "moving" and cfg.detector.reregister:
+        extra["reregister"] = True
     det: Detector = factory(sensitivity=cfg.detector.sensitivity, masks=cfg.detector.masks, **extra)
     # Tracklets give each mover a stable id and drop flicker (k-of-n persistence), so the
     # node publishes objects, not noise.

@@ -84,6 +84,12 @@ class DetectorSection(Section):
     masks: list[list[tuple[float, float]]] = Field(
         default_factory=list, description="polygons (pixel x, y) where motion is ignored"
     )
+    reregister: bool = Field(
+        False,
+        description="moving cameras: register the reference frame directly, not only through "
+        "chained frame-to-frame homographies (fewer false alarms on high-contrast ground, "
+        "about 1 ms a 1080p frame, paid for by carrying corners between frames)",
+    )
 
 
 class GeotagSection(Section):
