@@ -235,7 +235,7 @@ class EgoMotionDetector:
       directly, not only through the chain of frame-to-frame homographies (step 2), and
       the ground corners of one frame are carried to the next instead of found afresh
       (which pays for it). Off by default: the painted-scene tests and the bench clip
-      were tuned without it; on the crossing scenario's UAV views it removes 35-87 % of
+      were tuned without it; on the crossing scenario's UAV views it removes 24-87 % of
       the false alarms (see BENCHMARKS.md).
     masks: polygons in full-resolution pixels where motion is ignored.
     """
