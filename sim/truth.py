@@ -86,14 +86,19 @@ def view_of(
     )
 
 
+def seen_views(world: World, t_us: int, truth: TargetsTruth) -> list[TruthView]:
+    """Every camera's view at ``t_us`` of the targets it sees: at least ``SEEN_MIN_INSIDE``
+    of the target's box in the image and at least ``SEEN_MIN_PX`` pixels across (a sliver
+    at the frame's edge or a speck at the horizon is in view but not seen)."""
+    return [view_of(world, c, t_us, truth, SEEN_MIN_INSIDE, SEEN_MIN_PX) for c in world.camera_ids]
+
+
 def truth_en_at(world: World, visible_only: bool = False) -> Any:
     """A callable t_us -> (ids (N,), en_m (N, 2)) for ``sim.score.score``.
 
     visible_only: only the targets that at least one camera sees at ``t_us`` — the truth
     the system can know of; a target nobody sees cannot have a track, so scoring tracks
-    against it measures the scenario, not the tracker. Seen means at least half of the
-    target's box in the image and at least ``SEEN_MIN_PX`` pixels across: a sliver at the
-    frame's edge or a speck at the horizon is in view but not seen.
+    against it measures the scenario, not the tracker. Seen as ``seen_views`` says.
     """
 
     def f(t_us: int) -> tuple[IntArray, FloatArray]:
@@ -101,13 +106,7 @@ def truth_en_at(world: World, visible_only: bool = False) -> Any:
         if not visible_only:
             return tr.ids, tr.enu_m[:, :2]
         seen = np.unique(
-            np.concatenate(
-                [
-                    view_of(world, c, t_us, tr, SEEN_MIN_INSIDE, SEEN_MIN_PX).ids
-                    for c in world.camera_ids
-                ]
-                + [np.zeros(0, np.int64)]
-            )
+            np.concatenate([v.ids for v in seen_views(world, t_us, tr)] + [np.zeros(0, np.int64)])
         )
         keep = np.isin(tr.ids, seen)
         return tr.ids[keep], tr.enu_m[keep, :2]
@@ -116,7 +115,7 @@ def truth_en_at(world: World, visible_only: bool = False) -> Any:
 
 
 def locatable_share(world: World, times_us: Sequence[int], gate_m: float) -> float:
-    """Share of the seen targets (as ``truth_en_at(visible_only=True)`` counts them, over
+    """Share of the seen targets (``seen_views``, as ``truth_en_at(visible_only=True)``, over
     ``times_us``) that some camera seeing them could place within ``gate_m`` on the ground
     with one pixel of error: along the line of sight a pixel is (h² + d²) / (h f) metres
     for a camera h above the ground, d away, focal length f px. A ceiling on the recall a
@@ -126,15 +125,14 @@ def locatable_share(world: World, times_us: Sequence[int], gate_m: float) -> flo
     for t in times_us:
         tr = world.truth_at(t)
         best = np.full(len(tr), np.inf)
-        for c in world.camera_ids:
-            v = view_of(world, c, t, tr, SEEN_MIN_INSIDE, SEEN_MIN_PX)
+        order = np.argsort(tr.ids)
+        for v in seen_views(world, t, tr):
             if v.ids.size == 0:
                 continue
-            pos = world.platform_state(c, t).enu_m
+            pos = world.platform_state(v.camera_id, t).enu_m
             h = max(float(pos[2]) - world.ground_up_m, 0.1)
             d2 = ((v.en_m - pos[:2]) ** 2).sum(axis=1)
-            px_m = (h * h + d2) / (h * world.camera_model(c).fy_px)
-            order = np.argsort(tr.ids)
+            px_m = (h * h + d2) / (h * world.camera_model(v.camera_id).fy_px)
             np.minimum.at(best, order[np.searchsorted(tr.ids[order], v.ids)], px_m)
         seen += int(np.isfinite(best).sum())
         fine += int((best <= gate_m).sum())

@@ -427,9 +427,7 @@ def geotag(
     if size_px is None:
         size_m = np.full(n, np.nan)
     else:
-        size_m = (
-            np.asarray(size_px, dtype=np.float64) * fix.range_m / math.sqrt(cam.fx_px * cam.fy_px)
-        )
+        size_m = _metres_at_range(np.asarray(size_px, dtype=np.float64), fix, cam)
     geo = GeoDetections(
         lat_deg=np.asarray(lat, dtype=np.float64),
         lon_deg=np.asarray(lon, dtype=np.float64),
@@ -440,6 +438,11 @@ def geotag(
     return GeotagResult(geo=geo, miss_code=fix.miss_code, alt_m=fix.alt_m, range_m=fix.range_m)
 
 
+def _metres_at_range(px: FloatArray, fix: GroundFix, cam: CameraModel) -> FloatArray:
+    """(N,) image extents ``px`` (pixels) in metres at each hit's slant range."""
+    return np.asarray(px * fix.range_m / math.sqrt(cam.fx_px * cam.fy_px))
+
+
 def _beyond(fix: GroundFix, beyond_px: FloatArray, cam: CameraModel) -> GroundFix:
     """``fix`` with each point moved ``beyond_px`` (at its slant range) away from the camera
     along the ground (see ``geotag``)."""
@@ -447,7 +450,7 @@ def _beyond(fix: GroundFix, beyond_px: FloatArray, cam: CameraModel) -> GroundFi
     dist = np.linalg.norm(ne, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         unit = np.where(dist[:, None] > 1e-9, ne / dist[:, None], 0.0)
-    move = beyond_px * fix.range_m / math.sqrt(cam.fx_px * cam.fy_px)
+    move = _metres_at_range(beyond_px, fix, cam)
     ned = fix.ned_m.copy()
     ned[:, :2] += move[:, None] * unit
     cov = fix.cov_ne_m2 + (0.5 * move)[:, None, None] ** 2 * (unit[:, :, None] * unit[:, None, :])

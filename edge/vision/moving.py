@@ -147,6 +147,17 @@ def blob_stats(xs: Image, ys: Image, lab: Image, n: int, wh: tuple[int, int]) ->
     return stats, cents
 
 
+def apart(cents: F64, sizes: Image, radius: float) -> npt.NDArray[np.bool_]:
+    """(k,) True for the points ``cents`` ((k, 2)) kept by greedy non-maximum suppression:
+    taken largest ``sizes`` first, a point within ``radius`` of a larger one is dropped."""
+    order = np.argsort(-sizes, kind="stable")
+    c = cents[order]
+    d2 = ((c[:, None, :] - c[None, :, :]) ** 2).sum(-1)
+    keep = np.ones(len(cents), bool)
+    keep[order[np.triu(d2 <= radius**2, 1).any(0)]] = False
+    return keep
+
+
 class EgoMotionDetector:
     """``edge.ports.Detector`` for cameras that move (UAV gimbals, PTZ heads in motion).
 
@@ -379,7 +390,6 @@ class EgoMotionDetector:
         self._frames: list[Image] = []  # work frames, oldest first, at most gap + 1
         self._flows: list[Image] = []  # the same frames at the flow scale
         self._corners: list[npt.NDArray[np.float32] | None] = []  # their corners (flow px)
-        self._prev_corners: npt.NDArray[np.float32] | None = None
         self._carry: npt.NDArray[np.float32] | None = None  # ground corners in the last frame
         self._to_now = np.zeros((0, 3, 3))  # (n, 3, 3): each stored frame -> current frame
         self._bg: Image = np.zeros((0, 0), np.uint8)
@@ -414,8 +424,11 @@ class EgoMotionDetector:
     def _hw(self, full_hw: tuple[int, int], scale: float) -> tuple[int, int]:
         return max(1, round(full_hw[0] * scale)), max(1, round(full_hw[1] * scale))
 
-    def _ego_motion(self, prev: Image, cur: Image) -> tuple[F64 | None, str]:
-        """Homography prev -> cur in flow pixels, or None and why not."""
+    def _ego_motion(
+        self, prev: Image, cur: Image
+    ) -> tuple[F64 | None, npt.NDArray[np.float32] | None, str]:
+        """Homography prev -> cur in flow pixels and the corners of prev it was fitted
+        from ((n, 1, 2) float32), or None, None and why not."""
         carry, self._carry = self._carry, None
         if self.reregister and carry is not None and len(carry) >= CARRY_SHARE * self.max_corners:
             # The last frame's ground corners, where it tracked them to: finding corners
@@ -427,7 +440,7 @@ class EgoMotionDetector:
         pts = found
         if pts is None or len(pts) < self.min_inliers:
             n = 0 if pts is None else len(pts)
-            return None, f"ego-motion lost: {n} corners (featureless view?)"
+            return None, None, f"ego-motion lost: {n} corners (featureless view?)"
         nxt, status, _ = cv2.calcOpticalFlowPyrLK(
             prev,
             cur,
@@ -439,12 +452,11 @@ class EgoMotionDetector:
         )
         ok = status.ravel() == 1
         if int(np.count_nonzero(ok)) < self.min_inliers:
-            return None, f"ego-motion lost: {int(np.count_nonzero(ok))} corners tracked"
+            return None, None, f"ego-motion lost: {int(np.count_nonzero(ok))} corners tracked"
         h, inl = cv2.findHomography(pts[ok], nxt[ok], cv2.RANSAC, self.ransac_px)
         n_in = 0 if inl is None else int(np.count_nonzero(inl))
         if h is None or n_in < self.min_inliers:
-            return None, f"ego-motion lost: {n_in} RANSAC inliers"
-        self._prev_corners = np.asarray(pts, np.float32)
+            return None, None, f"ego-motion lost: {n_in} RANSAC inliers"
         assert inl is not None
         # Carry only corners that moved with the ground to well within the inlier
         # distance: a slow mover's corners pass RANSAC frame to frame and would pile up.
@@ -452,7 +464,7 @@ class EgoMotionDetector:
             src, dst = pts[ok][inl.ravel() == 1], nxt[ok][inl.ravel() == 1]
             res = np.linalg.norm((cv2.perspectiveTransform(src, h) - dst).reshape(-1, 2), axis=1)
             self._carry = np.ascontiguousarray(dst[res < CARRY_RESIDUAL_PX], np.float32)
-        return np.asarray(h, dtype=np.float64), ""
+        return np.asarray(h, dtype=np.float64), pts, ""
 
     def detect(self, grey: Frame) -> PixelDetections:
         """Detections in ``grey`` (an (H, W) uint8 frame; FrameError otherwise)."""
@@ -487,7 +499,7 @@ class EgoMotionDetector:
             self._bg = g
             self._to_now = np.eye(3)[None]
             return PixelDetections.empty(t, usable=False, reason="history started")
-        h_flow, why = self._ego_motion(prev, f)
+        h_flow, prev_corners, why = self._ego_motion(prev, f)
         if h_flow is None:
             self._last_cents = None
             self._frames = [g]
@@ -508,7 +520,7 @@ class EgoMotionDetector:
         to_now = np.concatenate((h_work @ self._to_now, np.eye(3)[None]))
         frames = [*self._frames, g]
         flows = [*self._flows, f]
-        corners = [*self._corners[:-1], self._prev_corners, None]
+        corners = [*self._corners[:-1], prev_corners, None]
         if self.reregister and len(frames) > self.gap:
             self._reregister(to_now, flows, corners, s, s_inv)
         keep_n = max(self.gap, self.long_gap) + 1
@@ -769,12 +781,8 @@ class EgoMotionDetector:
             # Two movers' centroids lie at least a body's width apart: nearer detections
             # (a blob cut in two by seeds, an orphan's caster beside its body) are one mover
             # seen twice, and the larger stands (greedy non-maximum suppression).
-            order = np.argsort(-stats[keep, 4], kind="stable")
-            c = cents[keep][order]
-            d2 = ((c[:, None, :] - c[None, :, :]) ** 2).sum(-1)
-            twice = np.zeros(len(keep), bool)
-            twice[order[np.triu(d2 <= self.apart_px**2, 1).any(0)]] = True
-            keep, age = keep[~twice], age[~twice]
+            once = apart(cents[keep], stats[keep, 4], self.apart_px)
+            keep, age = keep[once], age[once]
         out = self._blobs.select(t, stats, cents, keep, change_bg, self.threshold, self.max_blobs)
         sx, sy = wh[1] / full_hw[1], wh[0] / full_hw[0]
         self._last_cents = (out.centroid_px + 0.5) * np.array([sx, sy]) - 0.5
@@ -928,11 +936,10 @@ class EgoMotionDetector:
             d2 = ((casters[:, None, :] - cur[None, :, :]) ** 2).sum(-1).min(1)
             new &= d2 > self.orphan_claim_px**2
         st, casters = st[new], casters[new]
+        lone = apart(casters, st[:, 4], self.orphan_claim_px)
         order = np.argsort(-st[:, 4], kind="stable")
-        st, casters = st[order], casters[order]
-        d2 = ((casters[:, None, :] - casters[None, :, :]) ** 2).sum(-1)
-        lone = ~np.triu(d2 <= self.orphan_claim_px**2, 1).any(0)
-        return st[lone], casters[lone]
+        order = order[lone[order]]
+        return st[order], casters[order]
 
     def _split(
         self,

@@ -173,12 +173,7 @@ class ShadowModel:
         out = keep_mask.copy()
         shadowy = lone[labs] | (scnt[labs] >= self.shadow_frac * (scnt[labs] + body_cnt[labs]))
         if len(kept):
-            dx = cents[None, kept, 0] - cents[labs, None, 0]
-            dy = cents[None, kept, 1] - cents[labs, None, 1]
-            along = -(dx * d_prev[0] + dy * d_prev[1])
-            across = np.abs(dx * d_prev[1] - dy * d_prev[0])
-            near = (along > 0) & (along <= self.shadow_reach * length)
-            near &= across <= self.shadow_dup_px
+            near = self._shadow_side(cents[labs], cents[kept], d_prev, length)
             near[labs[:, None] == kept[None, :]] = False
             dup = near.any(1) & shadowy
             out[labs[dup]] = False
@@ -231,21 +226,15 @@ class ShadowModel:
         lit_cnt, body_cnt: (n,) lit (or dim) and non-shadow work pixels per blob; cents:
         (n, 2)."""
         drop = np.zeros(len(keep_mask), bool)
-        d = self.direction
-        if d is None or len(self.lens) < self.shadow_pairs:
+        length, d = self._length(), self.direction
+        if length is None or d is None:
             return drop
         lit = keep_mask & (lit_cnt >= self.lit_frac * np.maximum(body_cnt, 1))
         labs = np.flatnonzero(lit)
         kept = np.flatnonzero(keep_mask & ~lit)
         if len(labs) == 0 or len(kept) == 0:
             return drop
-        length = float(np.quantile(self.lens, self.shadow_len_q))
-        dx = cents[None, kept, 0] - cents[labs, None, 0]
-        dy = cents[None, kept, 1] - cents[labs, None, 1]
-        along = -(dx * d[0] + dy * d[1])
-        across = np.abs(dx * d[1] - dy * d[0])
-        near = (along > 0) & (along <= self.shadow_reach * length) & (across <= self.shadow_dup_px)
-        drop[labs[near.any(1)]] = True
+        drop[labs[self._shadow_side(cents[labs], cents[kept], d, length).any(1)]] = True
         return drop
 
     def _length(self) -> float | None:
@@ -271,14 +260,9 @@ class ShadowModel:
         if length is None or d is None or len(idx) < 2:
             return out
         c = cents[idx]
-        dx = c[None, :, 0] - c[:, None, 0]  # [caster i, shadow j]
-        dy = c[None, :, 1] - c[:, None, 1]
-        along = dx * d[0] + dy * d[1]
-        across = np.abs(dx * d[1] - dy * d[0])
         r = ratio[idx]
-        shade = parent[idx][:, None] == parent[idx][None, :]
-        shade &= (along > 0) & (along <= self.shadow_reach * length)
-        shade &= across <= self.shadow_dup_px
+        shade = self._shadow_side(c, c, d, length).T  # [caster i, shadow j]
+        shade &= parent[idx][:, None] == parent[idx][None, :]
         shade &= (r[None, :] < 1.0) & (r[None, :] < r[:, None])
         out[idx[shade.any(0)]] = True
         return out
@@ -386,12 +370,18 @@ class ShadowModel:
         length, d = self._length(), self.direction
         if length is None or d is None or len(casters) == 0:
             return np.zeros(len(mids), bool)
-        dx = casters[None, :, 0] - mids[:, None, 0]
-        dy = casters[None, :, 1] - mids[:, None, 1]
-        along = -(dx * d[0] + dy * d[1])
+        return np.asarray(self._shadow_side(mids, casters, d, length).any(1))
+
+    def _shadow_side(self, points: F64, casters: F64, d: F64, length: float) -> Image:
+        """(p, c) True where point i lies on caster j's shadow side: along the shadow
+        direction ``d`` by more than 0 and at most ``shadow_reach`` reaches (``length``),
+        within ``shadow_dup_px`` of the shadow's axis. points, casters: (p, 2), (c, 2)."""
+        dx = points[:, None, 0] - casters[None, :, 0]
+        dy = points[:, None, 1] - casters[None, :, 1]
+        along = dx * d[0] + dy * d[1]
         across = np.abs(dx * d[1] - dy * d[0])
         near = (along > 0) & (along <= self.shadow_reach * length)
-        return np.asarray((near & (across <= self.shadow_dup_px)).any(1))
+        return np.asarray(near & (across <= self.shadow_dup_px))
 
     @staticmethod
     def _blob_std(lab: Image, v: F64, cnt: Image, n: int) -> F64:

@@ -62,7 +62,8 @@ class ClutterMap:
         h = (c[:, 0] * _P1) ^ (c[:, 1] * _P2) ^ np.int64(node * 83_492_791)
         return np.asarray(h & self._mask)
 
-    def _decay(self, dt_us: IntArray | np.int64) -> FloatArray:
+    def decay(self, dt_us: IntArray | np.int64) -> FloatArray:
+        """Factor by which counts shrink over ``dt_us`` µs (shaped like ``dt_us``)."""
         return np.asarray(np.exp2(-np.maximum(dt_us, 0) * 1e-6 / self.half_life_s))
 
     def density(
@@ -74,27 +75,23 @@ class ClutterMap:
         unconfirmed track feeds the map while it waits, and a mover crossing a cell in
         view of one node only would otherwise make its own clutter and never confirm."""
         slot = self._slots(node, pos)
-        c = self._count[slot] * self._decay(t_us - self._t_us[slot])
+        c = self._count[slot] * self.decay(t_us - self._t_us[slot])
         if own is not None:
             c = np.maximum(c - own, 0.0)
-        scans = self._scans[node] * float(self._decay(np.int64(t_us - self._scans_t_us[node])))
+        scans = self._scans[node] * float(self.decay(np.int64(t_us - self._scans_t_us[node])))
         area = self.cell_m**2
         return np.asarray(
             (c + self.prior_per_m2 * area * self.prior_scans) / ((scans + self.prior_scans) * area)
         )
 
-    def decay(self, dt_us: IntArray) -> FloatArray:
-        """(D,) factor by which counts shrink over ``dt_us`` µs."""
-        return self._decay(dt_us)
-
     def add(self, t_us: int, node: int, pos: FloatArray) -> None:
         """One scan of ``node`` at ``t_us`` with its unexplained detections pos (D, 2) m."""
         k = self._scans_t_us[node]
-        self._scans[node] = self._scans[node] * float(self._decay(np.int64(t_us - k))) + 1.0
+        self._scans[node] = self._scans[node] * float(self.decay(np.int64(t_us - k))) + 1.0
         self._scans_t_us[node] = max(int(k), t_us)
         if pos.shape[0] == 0:
             return
         slot = np.unique(self._slots(node, pos), return_counts=True)
         s, n = slot
-        self._count[s] = self._count[s] * self._decay(t_us - self._t_us[s]) + n
+        self._count[s] = self._count[s] * self.decay(t_us - self._t_us[s]) + n
         self._t_us[s] = np.maximum(self._t_us[s], t_us)
