@@ -87,6 +87,7 @@ def pelco_pose(cfg: NodeConfig, sim: SimContext | None = None) -> PoseSource:
         s.roll_deg,
         s.pitch_deg,
         s.pos_sigma_m,
+        alt_sigma_m=s.alt_sigma_m,
         att_sigma_deg=s.att_sigma_deg,
     )
     try:

@@ -42,6 +42,12 @@ class SurveySection(Section):
     roll_deg: float = Field(0.0, ge=-20, le=20, description="levelling error of the mount")
     pitch_deg: float = Field(0.0, ge=-20, le=20, description="levelling error of the mount")
     pos_sigma_m: float = Field(0.5, ge=0, description="1-sigma horizontal survey error")
+    alt_sigma_m: float = Field(
+        0.5,
+        ge=0,
+        description="1-sigma of the camera's height above the ground under the mast (a "
+        "mast's range error grows with it: about range / height x this)",
+    )
     att_sigma_deg: float = Field(
         0.3,
         ge=0,
@@ -95,6 +101,20 @@ class DetectorSection(Section):
 class GeotagSection(Section):
     ground_alt_m: float = Field(0.0, description="flat-ground altitude, metres AMSL")
     pixel_sigma_px: float = Field(1.5, gt=0, description="1-sigma pixel error of a detection")
+    gimbal_sigma_deg: float | None = Field(
+        None,
+        ge=0,
+        le=10,
+        description="1-sigma of each reported gimbal angle, degrees; unset: 0.5 for a UAV's "
+        "gimbal, 0 for a mast head (its angle error is in pose.survey.att_sigma_deg)",
+    )
+    terrain_sigma_m: float = Field(
+        1.0,
+        ge=0,
+        le=100,
+        description="1-sigma of the ground's height against ground_alt_m or the DEM "
+        "(a flat, surveyed field: a few tenths of a metre)",
+    )
     min_depression_deg: float = Field(
         1.0,
         ge=0,

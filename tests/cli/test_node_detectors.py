@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bluewatch.nodes import _detector
+from bluewatch.nodes import _detector, geotag_params
 from edge.config import load_node_config
 from edge.types import CameraModel
 from edge.vision import BackgroundDetector, EgoMotionDetector, TrackedDetector
@@ -39,3 +39,20 @@ def test_mast_nodes_estimate_feet(path: str) -> None:
     assert isinstance(det, TrackedDetector)
     assert isinstance(det.detector, BackgroundDetector)
     assert det.detector.feet is True
+
+
+def test_geotag_noise_model_follows_the_node_kind_and_config() -> None:
+    # A mast head's angle error is in its survey's att_sigma_deg: no second gimbal term.
+    mast = load_node_config(ROOT / "configs/crossing/mast-east.toml")
+    prm = geotag_params(mast)
+    assert prm.gimbal_sigma_rad == 0.0
+    assert prm.terrain_sigma_m == pytest.approx(0.2)
+    assert prm.pixel_sigma_px == mast.geotag.pixel_sigma_px
+    # A UAV's gimbal reports its own angles: the default gimbal error applies.
+    uav = load_node_config(ROOT / "configs/crossing/uav1.toml")
+    assert geotag_params(uav).gimbal_sigma_rad == pytest.approx(math.radians(0.5))
+    assert geotag_params(uav).terrain_sigma_m == pytest.approx(1.0)
+    # Set in the config, the gimbal error is used as given, on either kind of node.
+    geo = mast.geotag.model_copy(update={"gimbal_sigma_deg": 0.2})
+    prm = geotag_params(mast.model_copy(update={"geotag": geo}))
+    assert prm.gimbal_sigma_rad == pytest.approx(math.radians(0.2))

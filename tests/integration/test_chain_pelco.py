@@ -46,12 +46,14 @@ class Errors:
     true target; ``reference``: error of the same box centre geotagged with the true camera
     pose (what the detections themselves allow: a blob's centre is not the target's ground
     point); ``pose``: distance between the box centre geotagged with the node's pose and
-    with the true pose (what the pose path adds); ``t_us``: frame capture time."""
+    with the true pose (what the pose path adds); ``t_us``: frame capture time; ``nees``:
+    the published error's squared Mahalanobis distance under the published covariance."""
 
     published: FloatArray
     reference: FloatArray
     pose: FloatArray
     t_us: FloatArray
+    nees: FloatArray
 
 
 def _en(world: World, lat: FloatArray, lon: FloatArray) -> FloatArray:
@@ -63,7 +65,7 @@ def _en(world: World, lat: FloatArray, lon: FloatArray) -> FloatArray:
 def _errors(world: World, frames: list[FrameDetections], poses: dict[int, Pose]) -> Errors:
     cam = world.camera_model("mast1")
     ground = world.scenario.ground_alt_m
-    cols: list[list[FloatArray]] = [[], [], [], []]
+    cols: list[list[FloatArray]] = [[], [], [], [], []]
     for f in frames:
         ok = [d for d in f.detections if d.quality == GeotagQuality.OK]
         if not ok:
@@ -87,6 +89,10 @@ def _errors(world: World, frames: list[FrameDetections], poses: dict[int, Pose])
             np.linalg.norm(_en(world, node_geo.lat_deg, node_geo.lon_deg) - true_en, axis=1)[near]
         )
         cols[3].append(np.full(int(near.sum()), float(f.t_us)))
+        e = published[det] - view.en_m[tgt]
+        c = np.array([ok[i].cov_en_m2 for i in det]).reshape(-1, 3)
+        cov = np.stack([c[:, [0, 1]], c[:, [1, 2]]], axis=1)
+        cols[4].append(np.einsum("ni,ni->n", e, np.linalg.solve(cov, e[..., None])[..., 0])[near])
     return Errors(*(np.concatenate(c) for c in cols))
 
 
@@ -215,6 +221,12 @@ def test_mast_pelco_and_gnss_pose_path_geotags_onto_the_truth(
     )
     for k in ("pose path", "pose path after the turn"):
         assert figures[k][0] < 2.5 and figures[k][1] < 4.0, (k, figures[k])
+    # The published covariance is honest: the mean squared Mahalanobis distance of a 2-D error
+    # is 2 when the covariance fits it, far above when it understates the error, near 0 when
+    # it overstates it (the station then barely moves a track on this node's detections).
+    nees = float(np.mean(err.nees))
+    print(f"mast1 published covariance: mean NEES {nees:.2f} over {err.nees.size} detections")
+    assert 0.5 < nees < 6.0, nees
     ref50, ref95 = figures["true pose"]
     for k in ("published", "published after the turn"):
         assert figures[k][0] < ref50 + 1.5 and figures[k][1] < ref95 + 3.0, (k, figures[k])
