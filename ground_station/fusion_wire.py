@@ -89,7 +89,9 @@ def tracks_message(
 ) -> Tracks:
     """The wire message for a picture: confirmed and coasting tracks (and tentative ones on
     request), positions back in WGS84."""
-    keep = np.ones(len(ts), bool) if include_tentative else ts.reported()
+    keep = ts.reported()
+    if include_tentative:
+        keep |= ts.status == TrackStatus.TENTATIVE
     idx = np.flatnonzero(keep)
     if idx.size == 0:
         return Tracks(station_id=station_id, t_us=ts.t_us, tracks=())
@@ -158,5 +160,9 @@ class LiveFusion:
             for i in self.last.deleted_ids.tolist()
             if i in self._shown
         )
-        self._shown = {t.track_id: t for t in msg.tracks}
+        # A lost track (out of the picture, which the tracker may still resume) keeps its
+        # last shown state for the "deleted" message that ends it.
+        self._shown.update((t.track_id, t) for t in msg.tracks)
+        for t in ended:
+            del self._shown[t.track_id]
         return replace(msg, tracks=msg.tracks + ended) if ended else msg

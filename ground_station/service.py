@@ -119,7 +119,11 @@ def make_tracker(f: FusionSection) -> Tracker:
     return Tracker(
         predictor=ConstantVelocityPredictor(f.process_noise_m2ps3),
         lifecycle=life,
-        config=TrackerConfig(reorder_window_s=f.reorder_window_s),
+        config=TrackerConfig(
+            reorder_window_s=f.reorder_window_s,
+            resume_window_s=f.resume_window_s,
+            occluded_delete_after_s=f.occluded_delete_after_s,
+        ),
         clutter=ClutterMap() if score else None,
     )
 

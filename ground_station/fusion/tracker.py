@@ -18,6 +18,15 @@ latency on the picture (states are at ``now - reorder_window_s``; ``TrackSet.pre
 extrapolates them to ``now``). Detections older than what was already processed arrive
 too late and are counted (``too_late``), never applied out of order.
 
+Lost and occluded tracks (both off by default; ``TrackerConfig``): two movers that one
+camera sees along one line of sight make one blob, and the detection follows whichever is
+nearer, so a stopped vehicle's track can take a passing car's detections and leave with it.
+A track kept while it stands within ``occlusion_radius_m`` of a track still being updated
+is there to take its own target back when the blob parts; a track lost anyway (out of the
+picture, its "deleted" message held) is resumed, id and history, by a new track confirmed
+where it should be within ``resume_window_s`` (track continuation across a gap, as track
+segment association does offline, here at the moment the new track is confirmed).
+
 Per-node bias: each node's constant offset is learnt from the innovations of its detections
 on confirmed tracks that at least two nodes have seen (an exponentially weighted mean, i.e.
 a first-order registration estimate in the spirit of Dana, "Registration: a prerequisite
@@ -32,6 +41,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
 from ground_station.fusion.assign import GNNAssociator
@@ -70,6 +80,15 @@ class TrackerConfig:
     than ``merge_speed_mps`` are one object; the one with fewer hits is dropped (merge_gate
     0 = never). With many sensors a GNN can keep two tracks alive on one target, each fed
     part of its detections, at a distance their own covariances call significant.
+    resume_window_s, resume_gate: a confirmed track the life-cycle ends is kept out of the
+    picture as lost for ``resume_window_s``; a new track confirmed within ``resume_gate``
+    sigmas of a lost one's prediction (position, Mahalanobis with both covariances) resumes
+    it: it takes the lost track's id and history, and no "deleted" message is sent for it.
+    occluded_delete_after_s, occlusion_radius_m: a confirmed track left without detections
+    while its prediction lies within ``occlusion_radius_m`` of a track still being updated
+    (the sensors may see the two as one blob) is deleted only after
+    ``occluded_delete_after_s``, so that when they part it is there to take its target's
+    detections back.
     """
 
     reorder_window_s: float = 0.3
@@ -85,6 +104,11 @@ class TrackerConfig:
     merge_sigma_m: float = 1.0
     merge_speed_mps: float = 1.5
     merge_radius_m: float = 10.0
+    # Lost and occluded tracks (0 = off). See the class docstring.
+    resume_window_s: float = 0.0
+    resume_gate: float = 3.0
+    occluded_delete_after_s: float = 0.0
+    occlusion_radius_m: float = 10.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.reorder_window_s <= 60:
@@ -101,6 +125,15 @@ class TrackerConfig:
             raise ValueError(f"bad merge parameters {self.merge_gate}, {self.merge_radius_m}")
         if not self.bias_sigma_m >= 0:
             raise ValueError(f"bias_sigma_m must be >= 0, got {self.bias_sigma_m}")
+        for name in ("resume_window_s", "occluded_delete_after_s"):
+            v = getattr(self, name)
+            if not 0 <= v <= 600:
+                raise ValueError(f"{name} must be in [0, 600] s, got {v}")
+        if not self.resume_gate > 0 or not self.occlusion_radius_m > 0:
+            raise ValueError(
+                f"bad resume_gate / occlusion_radius_m {self.resume_gate}, "
+                f"{self.occlusion_radius_m}"
+            )
 
 
 class Tracker:
@@ -192,7 +225,8 @@ class Tracker:
         coalescence test on the state difference, Bar-Shalom & Li, *Multitarget-Multisensor
         Tracking*, 1995, sec. 8.5, with the cross-covariance neglected)."""
         tab = self._tab
-        sure = np.flatnonzero(tab.view("status") != TrackStatus.TENTATIVE)
+        st = tab.view("status")
+        sure = np.flatnonzero((st == TrackStatus.CONFIRMED) | (st == TrackStatus.COASTING))
         if sure.shape[0] < 2:
             return
         x, p = tab.view("x")[sure], tab.view("p")[sure]
@@ -365,18 +399,35 @@ class Tracker:
         if tab.n == 0:
             return
         status = tab.view("status")
+        since = (t_us - tab.view("t_update")) * _US
+        lost = status == TrackStatus.LOST
+        absorbed = status == TrackStatus.DELETED  # resumed by a new track: its id lives on
         new, gone = self.lifecycle.advance(
             status.astype(np.int64),
             tab.view("hits"),
             tab.view("score"),
             (t_us - tab.view("t_first")) * _US,
-            (t_us - tab.view("t_update")) * _US,
+            since,
         )
+        was_sure = (status == TrackStatus.CONFIRMED) | (status == TrackStatus.COASTING)
+        cfg = self.config
+        if cfg.occluded_delete_after_s > 0:
+            held = gone & was_sure & (since <= cfg.occluded_delete_after_s)
+            if held.any():
+                gone[held] = ~self._occluded(np.flatnonzero(held), new)
+        new[lost | absorbed] = status[lost | absorbed]
+        gone[lost] = since[lost] > self.lifecycle.delete_after_s + cfg.resume_window_s
+        if cfg.resume_window_s > 0:
+            losing = gone & was_sure
+            new[losing] = TrackStatus.LOST
+            gone &= ~losing
+        gone |= absorbed
         status[...] = new
         if delete and gone.any():
             ids = tab.view("id")[gone]
             # Only tracks an operator saw need a "deleted" message.
-            self._deleted.append(ids[status[gone] != TrackStatus.TENTATIVE])
+            seen_by_operator = (status[gone] != TrackStatus.TENTATIVE) & ~absorbed[gone]
+            self._deleted.append(ids[seen_by_operator])
             tab.keep(~gone)
             self._contrib = self._contrib[~np.isin(self._contrib[:, 0], ids)]
             self._contrib_dedup_n = min(self._contrib_dedup_n, self._contrib.shape[0])
@@ -403,6 +454,8 @@ class Tracker:
         # One gating pass for all tracks, then confirmed tracks choose first and tentative
         # ones share the leftovers (Stone Soup's tracker + multi-measurement initiator).
         pairs = self.gate.pairs(x[:, :2], p[:, :2, :2], z, r, index)
+        if self.config.resume_window_s > 0:
+            pairs = pairs.subset(status[pairs.ti] <= TrackStatus.COASTING)  # not lost ones
         tentative = status[pairs.ti] == TrackStatus.TENTATIVE
         ti1, di1 = self.associator.associate(pairs.subset(~tentative), self.gate.gate)
         taken = np.zeros(z.shape[0], bool)
@@ -456,15 +509,65 @@ class Tracker:
             # Only updated tracks can change status within a scan (confirmation, end of
             # coasting); staleness and deletion are judged once a step.
             status = tab.view("status")
-            confirm = (status[ti] == TrackStatus.COASTING) | (
-                (status[ti] == TrackStatus.TENTATIVE)
-                & self.lifecycle.confirmable(tab.view("hits")[ti], tab.view("score")[ti])
+            fresh = (status[ti] == TrackStatus.TENTATIVE) & self.lifecycle.confirmable(
+                tab.view("hits")[ti], tab.view("score")[ti]
             )
+            confirm = (status[ti] == TrackStatus.COASTING) | fresh
             status[ti[confirm]] = TrackStatus.CONFIRMED
+            if self.config.resume_window_s > 0 and fresh.any():
+                self._resume(ti[fresh])
         start = np.flatnonzero(~taken & ~suspect)
         if start.shape[0]:
             self._start(t_us, node, z[start], r[start], tracklet[start])
         self._dedup_contrib(force=False)
+
+    def _occluded(self, rows: IntArray, status: IntArray) -> BoolArray:
+        """(R,) True where track row ``rows`` lies within ``occlusion_radius_m`` of a
+        confirmed track (``status`` after this step's advance: updated lately)."""
+        x = self._tab.view("x")
+        live = np.flatnonzero(status == TrackStatus.CONFIRMED)
+        if live.shape[0] == 0:
+            return np.zeros(rows.shape[0], bool)
+        d, _ = cKDTree(x[live, :2]).query(x[rows, :2], k=1)
+        return np.asarray(d <= self.config.occlusion_radius_m)
+
+    def _resume(self, fresh: IntArray) -> None:
+        """Newly confirmed track rows ``fresh`` that lie within ``resume_gate`` of a lost
+        track's prediction take that track's id and history (one-to-one, nearest first by
+        an optimal assignment); the lost row is dropped at the end of the step."""
+        tab = self._tab
+        status = tab.view("status")
+        lost = np.flatnonzero(status == TrackStatus.LOST)
+        if lost.shape[0] == 0:
+            return
+        x, p = tab.view("x"), tab.view("p")
+        dx = x[fresh, None, :2] - x[None, lost, :2]
+        s = p[fresh, None, :2, :2] + p[None, lost, :2, :2]
+        s_inv, _ = inv2(s.reshape(-1, 2, 2))
+        d2 = np.einsum("fli,flij,flj->fl", dx, s_inv.reshape(s.shape), dx)
+        gate2 = self.config.resume_gate**2
+        rows, cols = linear_sum_assignment(np.where(d2 <= gate2, d2, 1e12))
+        ok = d2[rows, cols] <= gate2
+        f, g = fresh[rows[ok]], lost[cols[ok]]
+        if f.shape[0] == 0:
+            return
+        ids = tab.view("id")
+        old_ids, new_ids = ids[g].copy(), ids[f].copy()
+        self.rejected["resumed_tracks"] += int(f.shape[0])
+        ids[f] = old_ids
+        tab.view("hits")[f] += tab.view("hits")[g]
+        tab.view("t_first")[f] = tab.view("t_first")[g]
+        seen, last = tab.view("seen"), tab.view("last_tracklet")
+        seen[f] |= seen[g]
+        last[f] = np.where(last[f] >= 0, last[f], last[g])
+        ids[g] = -old_ids  # the row is dropped silently at the end of the step
+        status[g] = TrackStatus.DELETED
+        c = self._contrib  # the new rows' contributions now belong to the resumed id
+        if c.shape[0]:
+            order = np.argsort(new_ids)
+            pos = np.minimum(np.searchsorted(new_ids[order], c[:, 0]), order.shape[0] - 1)
+            hit = new_ids[order[pos]] == c[:, 0]
+            c[hit, 0] = old_ids[order[pos[hit]]]
 
     def _learn_bias(self, node: int, ti: IntArray, di: IntArray, z: FloatArray) -> None:
         multi = self._tab.view("seen")[ti].sum(axis=1) >= 2

@@ -18,12 +18,15 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 class TrackStatus(IntEnum):
-    """Track life-cycle: tentative -> confirmed <-> coasting -> deleted."""
+    """Track life-cycle: tentative -> confirmed <-> coasting -> deleted, with, when the
+    tracker resumes lost tracks, coasting -> lost -> confirmed (resumed) or deleted. A lost
+    track is out of the picture and never on the wire."""
 
     TENTATIVE = 0
     CONFIRMED = 1
     COASTING = 2
     DELETED = 3
+    LOST = 4
 
     @property
     def wire_name(self) -> str:
@@ -185,7 +188,7 @@ class TrackSet:
 
     def reported(self) -> BoolArray:
         """(T,) mask of the tracks an operator sees: confirmed or coasting."""
-        return self.status != TrackStatus.TENTATIVE
+        return (self.status == TrackStatus.CONFIRMED) | (self.status == TrackStatus.COASTING)
 
     def node_names(self, i: int) -> tuple[str, ...]:
         """Ids of the nodes that contributed to track row ``i`` (for output, not hot paths)."""

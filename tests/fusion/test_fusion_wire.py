@@ -4,7 +4,7 @@ from collections import Counter
 
 from edge.types import GeotagQuality
 from edge.wire import Detection, DetectionBatch, FrameDetections, Kind, decode, encode
-from ground_station.fusion import Tracker
+from ground_station.fusion import Tracker, TrackerConfig, TrackStatus
 from ground_station.fusion_wire import (
     LiveFusion,
     StationOrigin,
@@ -66,3 +66,26 @@ def test_live_fusion_collects_batches_between_ticks():
     assert [(t.track_id, t.status) for t in ended] == [(shown.track_id, "deleted")]
     assert ended[0].lat_deg == shown.lat_deg and ended[0].nodes == shown.nodes
     assert decode(encode(live.tick(T0 + 2_000_000)), expect=Kind.TRACKS).message.tracks == ()
+
+
+def test_a_lost_track_leaves_the_picture_and_is_said_deleted_when_its_window_ends():
+    live = LiveFusion(Tracker(config=TrackerConfig(resume_window_s=3.0)), ORIGIN, "station1")
+    for k in range(6):
+        live.on_batch(_batch(k))
+        shown = live.tick(T0 + k * 100_000 + 300_000).tracks
+    assert [t.status for t in shown] == ["confirmed"]
+    # Past the deletion time it is lost: out of the picture, but not yet ended.
+    assert live.tick(T0 + 2_000_000).tracks == ()
+    assert live.tick(T0 + 4_000_000).tracks == ()
+    # The resume window over, one message ends it with the state an operator last saw.
+    ended = live.tick(T0 + 7_000_000).tracks
+    assert [(t.track_id, t.status) for t in ended] == [(shown[0].track_id, "deleted")]
+    assert ended[0].lat_deg == shown[0].lat_deg
+    assert live.tick(T0 + 8_000_000).tracks == ()
+    # Nothing lost ever reaches the wire, even with tentative tracks asked for.
+    lost = Tracker(config=TrackerConfig(resume_window_s=3.0))
+    for k in range(6):
+        lost.step(T0 + k * 100_000 + 300_000, batches_to_arrays([_batch(k)], ORIGIN, Counter()))
+    ts = lost.step(T0 + 2_000_000)
+    assert ts.status.tolist() == [TrackStatus.LOST]
+    assert tracks_message(ts, "s", ORIGIN, include_tentative=True).tracks == ()
