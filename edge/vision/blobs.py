@@ -103,10 +103,12 @@ class BlobExtractor:
         )
         if feet is None:
             return det
-        foot, width = self.feet(*feet, keep)
+        foot, width = self.feet(*feet, keep, diff)
         return replace(det, foot_px=foot, foot_width_px=width)
 
-    def feet(self, labels: Image, fg: Image, keep: Image) -> tuple[FloatArray, FloatArray]:
+    def feet(
+        self, labels: Image, fg: Image, keep: Image, diff: Image | None = None
+    ) -> tuple[FloatArray, FloatArray]:
         """(K, 2) full-resolution foot point of each component ``keep`` of ``labels`` (the
         labelling of the uint8 mask ``fg``), and (K,) the width of the body above it (its
         tallest columns), pixels.
@@ -116,11 +118,19 @@ class BlobExtractor:
         for a person 150 m off in the morning): the box's bottom centre then sits beside the
         target, a bearing error. The foot is taken under the blob's tallest columns (those
         holding at least ``FOOT_COLUMNS`` of its highest column count): u their mean, v the
-        mean of their lowest moving rows. A work row counts as moving once partly covered, so
-        the lowest row's lower edge lies beyond the body; a quarter of a work row less, and
-        half a pixel from the edge to the pixel-centre convention, puts the foot within 0.3 px
-        of the true ground contact on rendered mast views at half scale (the box's bottom
-        edge: 1.9 px below it, metres of range at 150 m from a 6 m mast).
+        mean of their bodies' lower edges.
+
+        A work pixel counts as moving once partly covered, so the lowest moving row of a
+        column reaches past the body by part of a row. With ``diff`` (the work frame's change
+        measure), the covered part is read from the change: the lowest pixel's change over
+        the change of the pixel above it, a fraction f in [0, 1], puts the edge f of the way
+        down that row (a linear mixing of body and ground in the area-reduced pixel). Without
+        it, or with no moving pixel above, a row is taken as three quarters covered (the
+        average, which the foot used before). On rendered mast views of the crossing scenario
+        (both masts, people and vehicles, 100-600 m) reading the edge from the change cut the
+        foot's spread about the true ground contact by 10-55 % (median 0.3 px against 0.45)
+        and its mean bias from 0.36 to 0.27 px; at 300-600 m a pixel is 10-30 m of range
+        from a 6-10 m mast.
         """
         k = int(keep.shape[0])
         w = int(labels.shape[1])
@@ -140,11 +150,23 @@ class BlobExtractor:
         count = np.bincount(cell, minlength=k * w).reshape(k, w)
         lowest = np.full(k * w, -1, np.int64)
         np.maximum.at(lowest, cell, ys)
+        lowest = lowest.reshape(k, w)
         tall = count >= FOOT_COLUMNS * count.max(axis=1, keepdims=True)
         tall &= count > 0
         n_tall = tall.sum(axis=1)
         u = (tall * np.arange(w)).sum(axis=1) / n_tall
-        v = (tall * lowest.reshape(k, w)).sum(axis=1) / n_tall
+        cover = np.full((k, w), 0.75)
+        if diff is not None:
+            bi, col = np.nonzero(tall)
+            q = lowest[bi, col]
+            above = np.maximum(q - 1, 0)
+            inner = (q > 0) & (labels[above, col] == labels[q, col])
+            low = diff[q, col].astype(np.float64)
+            mid = diff[above, col].astype(np.float64)
+            f = np.where(inner, np.clip(low / np.maximum(mid, 1.0), 0.0, 1.0), 1.0)
+            cover[bi, col] = f
+        edge = lowest - 0.5 + cover  # work-pixel-centre coordinates
+        v = (tall * edge).sum(axis=1) / n_tall
         sx, sy = self._scale2
-        foot = np.column_stack([(u + 0.5) * sx - 0.5, (v + 1.0) * sy - 0.5 - 0.25 * sy])
+        foot = np.column_stack([(u + 0.5) * sx - 0.5, (v + 0.5) * sy - 0.5])
         return foot, n_tall * sx
