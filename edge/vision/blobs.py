@@ -148,9 +148,9 @@ class BlobExtractor:
         ys, xs, s = ys[ok], xs[ok], s[ok]
         cell = s * w + xs
         count = np.bincount(cell, minlength=k * w).reshape(k, w)
-        lowest = np.full(k * w, -1, np.int64)
-        np.maximum.at(lowest, cell, ys)
-        lowest = lowest.reshape(k, w)
+        low_flat = np.full(k * w, -1, np.int64)
+        np.maximum.at(low_flat, cell, ys)
+        lowest = low_flat.reshape(k, w)
         tall = count >= FOOT_COLUMNS * count.max(axis=1, keepdims=True)
         tall &= count > 0
         n_tall = tall.sum(axis=1)
