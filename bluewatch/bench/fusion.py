@@ -21,7 +21,8 @@ import numpy as np
 
 from bluewatch.bench.fusion_baselines import DenseNumpyGNN, StoneSoupGNN
 from bluewatch.bench.fusion_streams import Stream, StreamSpec, default_sensors, generate
-from ground_station.fusion import Tracker
+from ground_station.config import FusionSection
+from ground_station.fusion import Tracker, TrackerConfig
 from ground_station.fusion.metrics import gospa
 
 WARMUP_TICKS = 10
@@ -60,10 +61,21 @@ def _gospa_common(tag: str, runs: dict[str, GospaByTick]) -> dict[str, Any]:
     return out
 
 
+def our_tracker() -> Tracker:
+    """Our tracker with the station's life-cycle defaults (lost tracks resumed, tracks held
+    through a merge), the rest as the library ships it."""
+    f = FusionSection()
+    return Tracker(
+        config=TrackerConfig(
+            resume_window_s=f.resume_window_s, occluded_delete_after_s=f.occluded_delete_after_s
+        )
+    )
+
+
 def run_ours(
     st: Stream, tag: str, max_ticks: int | None = None
 ) -> tuple[dict[str, Any], GospaByTick]:
-    tr = Tracker()
+    tr = our_tracker()
     lat: list[float] = []
     g: GospaByTick = {}
     n_dets = 0
@@ -125,7 +137,8 @@ def run(quick: bool) -> dict[str, Any]:
         "gospa_c_m": 10,
         "gospa_p": 2,
         "gospa_alpha": 2,
-        "reorder_window_s": Tracker().config.reorder_window_s,
+        "reorder_window_s": our_tracker().config.reorder_window_s,
+        "resume_window_s": our_tracker().config.resume_window_s,
     }
     sizes = (10, 100) if quick else (10, 100, 500, 1000, 5000)
     dur = 2.0 if quick else 10.0
