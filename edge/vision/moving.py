@@ -745,7 +745,8 @@ class EgoMotionDetector:
         # frame, and the model would follow the mover (a conditional update: only pixels
         # that look like still background are blended in).
         hold = cv2.bitwise_or(moving, ev) if self.hold_changed else moving
-        model = bg.copy() if self.fresh_pieces and self.seed_split else bg  # before this frame
+        # The model before this frame's update (for step 6).
+        model = bg.copy() if self.fresh_pieces and self.seed_split else None
         cv2.copyTo(g, cv2.bitwise_not(hold), bg)
         self._bg = bg
         self.foreground = moving
@@ -770,7 +771,7 @@ class EgoMotionDetector:
                 wh,
                 g,
                 bg,
-                (ref, model, ev) if self.fresh_pieces else None,
+                None if model is None else (ref, model, ev),
             )
         stats, cents, keep = self._split(
             raw, fg_idx, fg_lab, body, keep_mask & ~seeded, stats, cents, area_scale
@@ -933,7 +934,17 @@ class EgoMotionDetector:
         if fresh_from is not None:
             # Changed against the reference where the reference agreed with the model.
             ref, model, ev = fresh_from
-            stale = self._change(ref, model).ravel()[pi] > self.threshold
+            # The reference's value out of the model's 3x3 range, at these pixels only.
+            h, w = wh
+            nb = np.stack(
+                [
+                    model[np.clip(py + dy, 0, h - 1), np.clip(px + dx, 0, w - 1)]
+                    for dy in (-1, 0, 1)
+                    for dx in (-1, 0, 1)
+                ]
+            ).astype(np.int16)
+            rv = ref.ravel()[pi].astype(np.int16)
+            stale = np.maximum(rv - nb.max(axis=0), nb.min(axis=0) - rv) > self.threshold
             fresh = (ev.ravel()[pi] > 0) & ~stale
             new = np.bincount(group, weights=fresh.astype(np.float64), minlength=ng)
             real &= new >= np.maximum(FRESH_PX, FRESH_SHARE * cnt)
