@@ -70,8 +70,9 @@ by ``flow_scale``):
    wake seeded its own cut frame after frame; a mover's piece changes at its leading
    edge. Other blobs larger than
    ``split_blob_px`` are relabelled over their unclosed non-shadow pixels (3x3 closing
-   only); when two or more of those parts reach ``split_min_px`` each is reported on its
-   own and the small fragments are dropped, otherwise the blob stands as one.
+   only); when two or more of those parts reach ``split_min_px`` each part with fresh
+   change is reported on its own and the rest are dropped (a vehicle that starts off
+   leaves its ghost in the model, joined to it), otherwise the blob stands as one.
 7. Coasting on weak evidence: a slow or low-contrast mover that the model has absorbed
    leaves only a sliver (its leading or trailing edge), too small or too little changed
    against the reference to be reported. A blob that failed those tests but changed
@@ -222,7 +223,7 @@ class EgoMotionDetector:
     seed_split: cut blobs between the previous frame's detections; seed_min_px: changed
       body work pixels a piece needs to be reported; seed_max_blob_px: blobs larger than
       this (full-resolution pixels; a few vehicles' worth) are not cut; fresh_pieces: a
-      piece needs fresh change too (step 6).
+      piece of a cut or split blob needs fresh change too (step 6).
     split_blob_px: blobs at least this large (full-resolution pixels) are split into their
       non-shadow parts when two or more parts reach split_min_px (full-resolution pixels);
       both sized for a person or vehicle at the working range (defaults: ~10x20 px people).
@@ -774,7 +775,15 @@ class EgoMotionDetector:
                 None if model is None else (ref, model, ev),
             )
         stats, cents, keep = self._split(
-            raw, fg_idx, fg_lab, body, keep_mask & ~seeded, stats, cents, area_scale
+            raw,
+            fg_idx,
+            fg_lab,
+            body,
+            keep_mask & ~seeded,
+            stats,
+            cents,
+            area_scale,
+            None if model is None else (ref, model, ev),
         )
         if orphans is not None and len(orphans[0]):
             o_st, o_ce = self._orphans_apart(*orphans, cents[keep])
@@ -933,19 +942,8 @@ class EgoMotionDetector:
         real = cnt >= self.seed_min_px
         if fresh_from is not None:
             # Changed against the reference where the reference agreed with the model.
-            ref, model, ev = fresh_from
-            # The reference's value out of the model's 3x3 range, at these pixels only.
-            h, w = wh
-            nb = np.stack(
-                [
-                    model[np.clip(py + dy, 0, h - 1), np.clip(px + dx, 0, w - 1)]
-                    for dy in (-1, 0, 1)
-                    for dx in (-1, 0, 1)
-                ]
-            ).astype(np.int16)
-            rv = ref.ravel()[pi].astype(np.int16)
-            stale = np.maximum(rv - nb.max(axis=0), nb.min(axis=0) - rv) > self.threshold
-            fresh = (ev.ravel()[pi] > 0) & ~stale
+            fresh = self._fresh(fresh_from, py, px, wh)
+
             new = np.bincount(group, weights=fresh.astype(np.float64), minlength=ng)
             real &= new >= np.maximum(FRESH_PX, FRESH_SHARE * cnt)
         # A seed on a mover's shadow (an orphan's caster placed a little off, a piece of
@@ -985,6 +983,26 @@ class EgoMotionDetector:
         order = order[lone[order]]
         return st[order], casters[order]
 
+    def _fresh(
+        self, fresh_from: tuple[Image, Image, Image], py: Image, px: Image, wh: tuple[int, int]
+    ) -> npt.NDArray[np.bool_]:
+        """(P,) True where work pixel (py, px) changed against the reference where the
+        reference agreed with the model (within its 3x3 range): fresh change (step 6).
+        fresh_from: the warped reference, the model before this frame's update, and the
+        mask of change against the reference."""
+        ref, model, ev = fresh_from
+        h, w = wh
+        nb = np.stack(
+            [
+                model[np.clip(py + dy, 0, h - 1), np.clip(px + dx, 0, w - 1)]
+                for dy in (-1, 0, 1)
+                for dx in (-1, 0, 1)
+            ]
+        ).astype(np.int16)
+        rv = ref[py, px].astype(np.int16)
+        stale = np.maximum(rv - nb.max(axis=0), nb.min(axis=0) - rv) > self.threshold
+        return np.asarray((ev[py, px] > 0) & ~stale)
+
     def _split(
         self,
         raw: Image,
@@ -995,6 +1013,7 @@ class EgoMotionDetector:
         stats: Image,
         cents: Image,
         area_scale: float,
+        fresh_from: tuple[Image, Image, Image] | None = None,
     ) -> tuple[Image, Image, Image]:
         """Blobs to report as (stats, centroids, labels to keep) after splitting merged
         neighbours (module docstring, step 6).
@@ -1030,9 +1049,19 @@ class EgoMotionDetector:
         parent[plab[sy - y0, sx - x0]] = fg_lab[sel]
         large = pstats[:, 4] * area_scale >= self.split_min_px
         large[0] = False
+        live = large
+        if fresh_from is not None:
+            wh = (raw.shape[0], raw.shape[1])
+            f = self._fresh(fresh_from, sy, sx, wh).astype(np.float64)
+            pl = plab[sy - y0, sx - x0]
+            new = np.bincount(pl, weights=f, minlength=n_p)
+            own = np.bincount(pl, minlength=n_p)
+            live = large & (new >= np.maximum(FRESH_PX, FRESH_SHARE * own))
         split = np.bincount(parent[large], minlength=len(stats)) >= 2
+        # A split blob with no live part at all stands whole (nothing better to report).
+        split &= np.bincount(parent[live], minlength=len(stats)) >= 1
         whole = np.flatnonzero(keep_mask & ~split)
-        pieces = np.flatnonzero(large & split[parent])
+        pieces = np.flatnonzero(live & split[parent])
         if len(pieces) == 0:
             return stats, cents, whole
         st = np.concatenate((stats[whole], pstats[pieces]))

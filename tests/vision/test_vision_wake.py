@@ -22,8 +22,9 @@ def test_uav_view_of_a_vehicle_on_a_striped_road_gives_no_wake_detections() -> N
     """The crossing scenario's orbiting UAV, 10 s over its patrol vehicle on the road (a
     bright centre stripe on dark asphalt). The model, held while the vehicle passed, no
     longer registers to the pixel on the stripe behind it; cut off by the previous frame's
-    detections, that wake was reported frame after frame. A piece of a cut blob needs
-    fresh change now: the same true detections, half the false ones (65 -> 34 measured)."""
+    detections, that wake was reported frame after frame. A piece of a cut or split blob
+    needs fresh change now: the same true detections, half the false ones (65 -> 30
+    measured)."""
     sc = load_scenario(Path(sim.__file__).parent / "scenarios" / "crossing.toml")
     world = World(sc, seed=sc.seed)
     ren = Renderer(world, "uav1", world.ground())
@@ -47,4 +48,4 @@ def test_uav_view_of_a_vehicle_on_a_striped_road_gives_no_wake_detections() -> N
     tp, fp = run()
     tp_all, fp_all = run(fresh_pieces=False)
     assert tp >= 80 and tp >= tp_all, (tp, tp_all)
-    assert fp <= 0.7 * fp_all, (fp, fp_all)
+    assert fp <= 0.6 * fp_all, (fp, fp_all)
