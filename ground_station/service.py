@@ -109,6 +109,7 @@ def make_tracker(f: FusionSection) -> Tracker:
         "coast_after_s": f.coast_after_s,
         "delete_after_s": f.delete_after_s,
         "tentative_delete_after_s": f.tentative_delete_after_s,
+        "lost_for_s": f.resume_window_s,
     }
     life = (
         MofNLifeCycle(confirm_hits=f.confirm_hits, **times)
@@ -121,7 +122,6 @@ def make_tracker(f: FusionSection) -> Tracker:
         lifecycle=life,
         config=TrackerConfig(
             reorder_window_s=f.reorder_window_s,
-            resume_window_s=f.resume_window_s,
             occluded_delete_after_s=f.occluded_delete_after_s,
         ),
         clutter=ClutterMap() if score else None,

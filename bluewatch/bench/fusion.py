@@ -22,7 +22,7 @@ import numpy as np
 from bluewatch.bench.fusion_baselines import DenseNumpyGNN, StoneSoupGNN
 from bluewatch.bench.fusion_streams import Stream, StreamSpec, default_sensors, generate
 from ground_station.config import FusionSection
-from ground_station.fusion import Tracker, TrackerConfig
+from ground_station.fusion import MofNLifeCycle, Tracker, TrackerConfig
 from ground_station.fusion.metrics import gospa
 
 WARMUP_TICKS = 10
@@ -66,9 +66,8 @@ def our_tracker() -> Tracker:
     through a merge), the rest as the library ships it."""
     f = FusionSection()
     return Tracker(
-        config=TrackerConfig(
-            resume_window_s=f.resume_window_s, occluded_delete_after_s=f.occluded_delete_after_s
-        )
+        lifecycle=MofNLifeCycle(lost_for_s=f.resume_window_s),
+        config=TrackerConfig(occluded_delete_after_s=f.occluded_delete_after_s),
     )
 
 
@@ -138,7 +137,7 @@ def run(quick: bool) -> dict[str, Any]:
         "gospa_p": 2,
         "gospa_alpha": 2,
         "reorder_window_s": our_tracker().config.reorder_window_s,
-        "resume_window_s": our_tracker().config.resume_window_s,
+        "resume_window_s": our_tracker().lifecycle.lost_for_s,
     }
     sizes = (10, 100) if quick else (10, 100, 500, 1000, 5000)
     dur = 2.0 if quick else 10.0

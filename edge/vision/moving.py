@@ -121,10 +121,11 @@ def threshold_for(sensitivity: float) -> float:
 # every this many of a frame's corners re-register it (step 2): a hundred or so fit a
 # homography well, and the direct estimate must fit in the frame budget
 REREGISTER_STRIDE = 2
-# A seed-cut piece needs this much fresh change (step 6). Measured on the motion bench's
-# clip (people and vehicles) and crossing's UAV view of its vehicles: 2 px and 5 % kept the
-# clip's recall (0.9086 -> 0.9083, precision 0.9385 -> 0.945) and cut the false alarms
-# around the vehicles from 566 to 267 in 58 s; 10 % cut them to 200 but lost 0.7 % recall.
+# A seed-cut piece or split part needs this much fresh change (step 6). Measured on seed-cut
+# pieces, on the motion bench's clip (people and vehicles) and crossing's UAV view of its
+# vehicles: 2 px and 5 % kept the clip's recall (0.9086 -> 0.9083, precision 0.9385 ->
+# 0.945) and cut the false alarms around the vehicles from 566 to 267 in 58 s; 10 % cut
+# them to 200 but lost 0.7 % recall.
 FRESH_PX = 2
 FRESH_SHARE = 0.05
 # with reregister: corners carried to the next frame while this share of max_corners holds
@@ -941,11 +942,7 @@ class EgoMotionDetector:
         np.maximum.at(y1, group, py)
         real = cnt >= self.seed_min_px
         if fresh_from is not None:
-            # Changed against the reference where the reference agreed with the model.
-            fresh = self._fresh(fresh_from, py, px, wh)
-
-            new = np.bincount(group, weights=fresh.astype(np.float64), minlength=ng)
-            real &= new >= np.maximum(FRESH_PX, FRESH_SHARE * cnt)
+            real &= self._fresh_enough(fresh_from, py, px, group, cnt)
         # A seed on a mover's shadow (an orphan's caster placed a little off, a piece of
         # shadow outside the ratio band) would cut the shadow off its body and report it,
         # frame after frame: pieces that are another piece's shadow are not reported.
@@ -983,25 +980,24 @@ class EgoMotionDetector:
         order = order[lone[order]]
         return st[order], casters[order]
 
-    def _fresh(
-        self, fresh_from: tuple[Image, Image, Image], py: Image, px: Image, wh: tuple[int, int]
+    def _fresh_enough(
+        self,
+        fresh_from: tuple[Image, Image, Image],
+        py: Image,
+        px: Image,
+        group: Image,
+        own: Image,
     ) -> npt.NDArray[np.bool_]:
-        """(P,) True where work pixel (py, px) changed against the reference where the
-        reference agreed with the model (within its 3x3 range): fresh change (step 6).
-        fresh_from: the warped reference, the model before this frame's update, and the
-        mask of change against the reference."""
+        """(G,) True where group g of the work pixels (py, px) (their groups ``group``; (G,)
+        pixels ``own`` per group) holds at least ``FRESH_PX`` and ``FRESH_SHARE`` of its
+        pixels that changed against the reference where the reference agreed with the model
+        (fresh change, step 6). fresh_from: the warped reference, the model before this
+        frame's update, and the mask of change against the reference."""
         ref, model, ev = fresh_from
-        h, w = wh
-        nb = np.stack(
-            [
-                model[np.clip(py + dy, 0, h - 1), np.clip(px + dx, 0, w - 1)]
-                for dy in (-1, 0, 1)
-                for dx in (-1, 0, 1)
-            ]
-        ).astype(np.int16)
-        rv = ref[py, px].astype(np.int16)
-        stale = np.maximum(rv - nb.max(axis=0), nb.min(axis=0) - rv) > self.threshold
-        return np.asarray((ev[py, px] > 0) & ~stale)
+        stale = self._change_at(ref, model, px, py) > self.threshold
+        fresh = (ev[py, px] > 0) & ~stale
+        new = np.bincount(group, weights=fresh.astype(np.float64), minlength=own.shape[0])
+        return np.asarray(new >= np.maximum(FRESH_PX, FRESH_SHARE * own))
 
     def _split(
         self,
@@ -1049,15 +1045,14 @@ class EgoMotionDetector:
         parent[plab[sy - y0, sx - x0]] = fg_lab[sel]
         large = pstats[:, 4] * area_scale >= self.split_min_px
         large[0] = False
-        live = large
-        if fresh_from is not None:
-            wh = (raw.shape[0], raw.shape[1])
-            f = self._fresh(fresh_from, sy, sx, wh).astype(np.float64)
-            pl = plab[sy - y0, sx - x0]
-            new = np.bincount(pl, weights=f, minlength=n_p)
-            own = np.bincount(pl, minlength=n_p)
-            live = large & (new >= np.maximum(FRESH_PX, FRESH_SHARE * own))
         split = np.bincount(parent[large], minlength=len(stats)) >= 2
+        live = large
+        if fresh_from is not None and split.any():
+            # Only the parts of blobs that split are judged.
+            pl = plab[sy - y0, sx - x0]
+            on = (large & split[parent])[pl]
+            own = np.bincount(pl[on], minlength=n_p)
+            live = large & self._fresh_enough(fresh_from, sy[on], sx[on], pl[on], own)
         # A split blob with no live part at all stands whole (nothing better to report).
         split &= np.bincount(parent[live], minlength=len(stats)) >= 1
         whole = np.flatnonzero(keep_mask & ~split)
@@ -1167,6 +1162,20 @@ class EgoMotionDetector:
         ).astype(np.int16)
         gv = g[yi, xi].astype(np.int16)
         return np.maximum(gv - vals.max(1), vals.min(1) - gv), inside
+
+    def _change_at(self, g: Image, ref: Image, xi: Image, yi: Image) -> npt.NDArray[np.int16]:
+        """``_change`` at the work pixels (xi, yi) only ((k,) each): how far g lies outside
+        ref's 3x3 range there, grey levels (edges clamped)."""
+        h, w = ref.shape
+        nb = np.stack(
+            [
+                ref[np.clip(yi + dy, 0, h - 1), np.clip(xi + dx, 0, w - 1)]
+                for dy in (-1, 0, 1)
+                for dx in (-1, 0, 1)
+            ]
+        ).astype(np.int16)
+        gv = g[yi, xi].astype(np.int16)
+        return np.maximum(gv - nb.max(axis=0), nb.min(axis=0) - gv)
 
     def _change(self, g: Image, ref: Image) -> Image:
         """How far g lies outside ref's 3x3 range (grey levels)."""

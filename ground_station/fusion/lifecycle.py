@@ -37,7 +37,9 @@ class MofNLifeCycle:
     several nodes interleave); confirmed -> coasting after ``coast_after_s`` without an
     update, back on the next update; deleted after ``delete_after_s`` without one
     (``tentative_delete_after_s`` for tentative tracks), or when a tentative track runs out
-    of its confirmation window."""
+    of its confirmation window. With ``lost_for_s`` > 0 a confirmed track is not deleted at
+    ``delete_after_s`` but lost (out of the picture; the tracker may resume it) for that
+    long more. A track the tracker marked deleted (resumed into another) goes at once."""
 
     def __init__(
         self,
@@ -46,6 +48,7 @@ class MofNLifeCycle:
         coast_after_s: float = 0.25,
         delete_after_s: float = 1.0,
         tentative_delete_after_s: float = 0.25,
+        lost_for_s: float = 0.0,
     ) -> None:
         if confirm_hits < 1:
             raise ValueError(f"confirm_hits must be >= 1, got {confirm_hits!r}")
@@ -57,6 +60,9 @@ class MofNLifeCycle:
         ):
             if not v > 0 or not np.isfinite(v):
                 raise ValueError(f"{name} must be a positive number of seconds, got {v!r}")
+        if not 0 <= lost_for_s <= 600:
+            raise ValueError(f"lost_for_s must be in [0, 600] s, got {lost_for_s!r}")
+        self.lost_for_s = float(lost_for_s)
         self.confirm_hits = int(confirm_hits)
         self.confirm_window_s = float(confirm_window_s)
         self.coast_after_s = float(coast_after_s)
@@ -89,22 +95,32 @@ class MofNLifeCycle:
         score: FloatArray,
         age_s: FloatArray,
         since_update_s: FloatArray,
+        delete_after_s: FloatArray | None = None,
     ) -> tuple[IntArray, np.ndarray]:
         """New status (T,) and a (T,) deletion mask, from hits (or score), age and time
-        since update."""
+        since update. delete_after_s: (T,) per-track deletion times of confirmed tracks in
+        place of ``self.delete_after_s`` (the tracker holds occluded ones longer)."""
         tentative = status == TrackStatus.TENTATIVE
+        lost = status == TrackStatus.LOST
         new = status.copy()
         confirm = tentative & self.confirmable(hits, score)
         new[confirm] = TrackStatus.CONFIRMED
-        sure = ~tentative | confirm
+        sure = (status == TrackStatus.CONFIRMED) | (status == TrackStatus.COASTING) | confirm
         stale = since_update_s > self.coast_after_s
         new[sure & stale] = TrackStatus.COASTING
         new[sure & ~stale] = TrackStatus.CONFIRMED
+        limit = self.delete_after_s if delete_after_s is None else delete_after_s
+        ended = sure & (since_update_s > limit)
         still_tentative = tentative & ~confirm
-        delete = (sure & (since_update_s > self.delete_after_s)) | (
+        delete = (status == TrackStatus.DELETED) | (
             still_tentative
             & ((since_update_s > self.tentative_delete_after_s) | (age_s > self.confirm_window_s))
         )
+        delete |= lost & (since_update_s > self.delete_after_s + self.lost_for_s)
+        if self.lost_for_s > 0:
+            new[ended] = TrackStatus.LOST
+        else:
+            delete |= ended
         return new, delete
 
     def quality(self, hits: IntArray, score: FloatArray, since_update_s: FloatArray) -> FloatArray:
@@ -146,6 +162,7 @@ class TrackScoreLifeCycle(MofNLifeCycle):
         coast_after_s: float = 0.5,
         delete_after_s: float = 5.0,
         tentative_delete_after_s: float = 0.5,
+        lost_for_s: float = 0.0,
     ) -> None:
         super().__init__(
             confirm_hits=1,
@@ -153,6 +170,7 @@ class TrackScoreLifeCycle(MofNLifeCycle):
             coast_after_s=coast_after_s,
             delete_after_s=delete_after_s,
             tentative_delete_after_s=tentative_delete_after_s,
+            lost_for_s=lost_for_s,
         )
         if not 0 < p_detect < 1:
             raise ValueError(f"p_detect must be in (0, 1), got {p_detect!r}")

@@ -18,13 +18,14 @@ latency on the picture (states are at ``now - reorder_window_s``; ``TrackSet.pre
 extrapolates them to ``now``). Detections older than what was already processed arrive
 too late and are counted (``too_late``), never applied out of order.
 
-Lost and occluded tracks (both off by default; ``TrackerConfig``): two movers that one
+Lost and occluded tracks (both off by default; the life-cycle's ``lost_for_s`` and
+``TrackerConfig``): two movers that one
 camera sees along one line of sight make one blob, and the detection follows whichever is
 nearer, so a stopped vehicle's track can take a passing car's detections and leave with it.
 A track kept while it stands within ``occlusion_radius_m`` of a track still being updated
 is there to take its own target back when the blob parts; a track lost anyway (out of the
 picture, its "deleted" message held) is resumed, id and history, by a new track confirmed
-where it should be within ``resume_window_s`` (track continuation across a gap, as track
+where it should be while it is lost (track continuation across a gap, as track
 segment association does offline, here at the moment the new track is confirmed).
 
 Per-node bias: each node's constant offset is learnt from the innovations of its detections
@@ -80,10 +81,10 @@ class TrackerConfig:
     than ``merge_speed_mps`` are one object; the one with fewer hits is dropped (merge_gate
     0 = never). With many sensors a GNN can keep two tracks alive on one target, each fed
     part of its detections, at a distance their own covariances call significant.
-    resume_window_s, resume_gate: a confirmed track the life-cycle ends is kept out of the
-    picture as lost for ``resume_window_s``; a new track confirmed within ``resume_gate``
-    sigmas of a lost one's prediction (position, Mahalanobis with both covariances) resumes
-    it: it takes the lost track's id and history, and no "deleted" message is sent for it.
+    resume_gate: a track the life-cycle keeps as lost (its ``lost_for_s``) is resumed by a new
+    track confirmed within ``resume_gate`` sigmas of its prediction (position, Mahalanobis
+    with both covariances): the new track takes the lost track's id and history, and no
+    "deleted" message is sent for it.
     occluded_delete_after_s, occlusion_radius_m: a confirmed track left without detections
     while its prediction lies within ``occlusion_radius_m`` of a track still being updated
     (the sensors may see the two as one blob) is deleted only after
@@ -105,7 +106,6 @@ class TrackerConfig:
     merge_speed_mps: float = 1.5
     merge_radius_m: float = 10.0
     # Lost and occluded tracks (0 = off). See the class docstring.
-    resume_window_s: float = 0.0
     resume_gate: float = 3.0
     occluded_delete_after_s: float = 0.0
     occlusion_radius_m: float = 10.0
@@ -125,10 +125,10 @@ class TrackerConfig:
             raise ValueError(f"bad merge parameters {self.merge_gate}, {self.merge_radius_m}")
         if not self.bias_sigma_m >= 0:
             raise ValueError(f"bias_sigma_m must be >= 0, got {self.bias_sigma_m}")
-        for name in ("resume_window_s", "occluded_delete_after_s"):
-            v = getattr(self, name)
-            if not 0 <= v <= 600:
-                raise ValueError(f"{name} must be in [0, 600] s, got {v}")
+        if not 0 <= self.occluded_delete_after_s <= 600:
+            raise ValueError(
+                f"occluded_delete_after_s must be in [0, 600] s, got {self.occluded_delete_after_s}"
+            )
         if not self.resume_gate > 0 or not self.occlusion_radius_m > 0:
             raise ValueError(
                 f"bad resume_gate / occlusion_radius_m {self.resume_gate}, "
@@ -400,7 +400,6 @@ class Tracker:
             return
         status = tab.view("status")
         since = (t_us - tab.view("t_update")) * _US
-        lost = status == TrackStatus.LOST
         absorbed = status == TrackStatus.DELETED  # resumed by a new track: its id lives on
         new, gone = self.lifecycle.advance(
             status.astype(np.int64),
@@ -408,26 +407,16 @@ class Tracker:
             tab.view("score"),
             (t_us - tab.view("t_first")) * _US,
             since,
+            self._delete_after(status, since),
         )
-        was_sure = (status == TrackStatus.CONFIRMED) | (status == TrackStatus.COASTING)
-        cfg = self.config
-        if cfg.occluded_delete_after_s > 0:
-            held = gone & was_sure & (since <= cfg.occluded_delete_after_s)
-            if held.any():
-                gone[held] = ~self._occluded(np.flatnonzero(held), new)
-        new[lost | absorbed] = status[lost | absorbed]
-        gone[lost] = since[lost] > self.lifecycle.delete_after_s + cfg.resume_window_s
-        if cfg.resume_window_s > 0:
-            losing = gone & was_sure
-            new[losing] = TrackStatus.LOST
-            gone &= ~losing
-        gone |= absorbed
         status[...] = new
         if delete and gone.any():
             ids = tab.view("id")[gone]
-            # Only tracks an operator saw need a "deleted" message.
-            seen_by_operator = (status[gone] != TrackStatus.TENTATIVE) & ~absorbed[gone]
-            self._deleted.append(ids[seen_by_operator])
+            # Only tracks an operator saw need a "deleted" message; an absorbed row's id and
+            # contributions are the resumed track's.
+            told = (status[gone] != TrackStatus.TENTATIVE) & ~absorbed[gone]
+            self._deleted.append(ids[told])
+            ids = ids[~absorbed[gone]]
             tab.keep(~gone)
             self._contrib = self._contrib[~np.isin(self._contrib[:, 0], ids)]
             self._contrib_dedup_n = min(self._contrib_dedup_n, self._contrib.shape[0])
@@ -454,7 +443,7 @@ class Tracker:
         # One gating pass for all tracks, then confirmed tracks choose first and tentative
         # ones share the leftovers (Stone Soup's tracker + multi-measurement initiator).
         pairs = self.gate.pairs(x[:, :2], p[:, :2, :2], z, r, index)
-        if self.config.resume_window_s > 0:
+        if self.lifecycle.lost_for_s > 0:
             pairs = pairs.subset(status[pairs.ti] <= TrackStatus.COASTING)  # not lost ones
         tentative = status[pairs.ti] == TrackStatus.TENTATIVE
         ti1, di1 = self.associator.associate(pairs.subset(~tentative), self.gate.gate)
@@ -514,22 +503,32 @@ class Tracker:
             )
             confirm = (status[ti] == TrackStatus.COASTING) | fresh
             status[ti[confirm]] = TrackStatus.CONFIRMED
-            if self.config.resume_window_s > 0 and fresh.any():
+            if self.lifecycle.lost_for_s > 0 and fresh.any():
                 self._resume(ti[fresh])
         start = np.flatnonzero(~taken & ~suspect)
         if start.shape[0]:
             self._start(t_us, node, z[start], r[start], tracklet[start])
         self._dedup_contrib(force=False)
 
-    def _occluded(self, rows: IntArray, status: IntArray) -> BoolArray:
-        """(R,) True where track row ``rows`` lies within ``occlusion_radius_m`` of a
-        confirmed track (``status`` after this step's advance: updated lately)."""
+    def _delete_after(self, status: IntArray, since: FloatArray) -> FloatArray | None:
+        """(T,) deletion times of the tracks: the life-cycle's, and ``occluded_delete_after_s``
+        for a confirmed track past it that lies within ``occlusion_radius_m`` of a track
+        updated lately (the sensors may see the two as one blob). None: no track is held."""
+        cfg, life = self.config, self.lifecycle
+        if cfg.occluded_delete_after_s <= 0:
+            return None
+        sure = (status == TrackStatus.CONFIRMED) | (status == TrackStatus.COASTING)
+        rows = np.flatnonzero(
+            sure & (since > life.delete_after_s) & (since <= cfg.occluded_delete_after_s)
+        )
+        live = np.flatnonzero(sure & (since <= life.coast_after_s))
+        if rows.shape[0] == 0 or live.shape[0] == 0:
+            return None
         x = self._tab.view("x")
-        live = np.flatnonzero(status == TrackStatus.CONFIRMED)
-        if live.shape[0] == 0:
-            return np.zeros(rows.shape[0], bool)
         d, _ = cKDTree(x[live, :2]).query(x[rows, :2], k=1)
-        return np.asarray(d <= self.config.occlusion_radius_m)
+        out = np.full(status.shape[0], life.delete_after_s)
+        out[rows[d <= cfg.occlusion_radius_m]] = cfg.occluded_delete_after_s
+        return out
 
     def _resume(self, fresh: IntArray) -> None:
         """Newly confirmed track rows ``fresh`` that lie within ``resume_gate`` of a lost
@@ -560,8 +559,7 @@ class Tracker:
         seen, last = tab.view("seen"), tab.view("last_tracklet")
         seen[f] |= seen[g]
         last[f] = np.where(last[f] >= 0, last[f], last[g])
-        ids[g] = -old_ids  # the row is dropped silently at the end of the step
-        status[g] = TrackStatus.DELETED
+        status[g] = TrackStatus.DELETED  # dropped silently at the end of the step
         c = self._contrib  # the new rows' contributions now belong to the resumed id
         if c.shape[0]:
             order = np.argsort(new_ids)

@@ -4,7 +4,7 @@ from collections import Counter
 
 from edge.types import GeotagQuality
 from edge.wire import Detection, DetectionBatch, FrameDetections, Kind, decode, encode
-from ground_station.fusion import Tracker, TrackerConfig, TrackStatus
+from ground_station.fusion import MofNLifeCycle, Tracker, TrackStatus
 from ground_station.fusion_wire import (
     LiveFusion,
     StationOrigin,
@@ -69,7 +69,7 @@ def test_live_fusion_collects_batches_between_ticks():
 
 
 def test_a_lost_track_leaves_the_picture_and_is_said_deleted_when_its_window_ends():
-    live = LiveFusion(Tracker(config=TrackerConfig(resume_window_s=3.0)), ORIGIN, "station1")
+    live = LiveFusion(Tracker(lifecycle=MofNLifeCycle(lost_for_s=3.0)), ORIGIN, "station1")
     for k in range(6):
         live.on_batch(_batch(k))
         shown = live.tick(T0 + k * 100_000 + 300_000).tracks
@@ -83,7 +83,7 @@ def test_a_lost_track_leaves_the_picture_and_is_said_deleted_when_its_window_end
     assert ended[0].lat_deg == shown[0].lat_deg
     assert live.tick(T0 + 8_000_000).tracks == ()
     # Nothing lost ever reaches the wire, even with tentative tracks asked for.
-    lost = Tracker(config=TrackerConfig(resume_window_s=3.0))
+    lost = Tracker(lifecycle=MofNLifeCycle(lost_for_s=3.0))
     for k in range(6):
         lost.step(T0 + k * 100_000 + 300_000, batches_to_arrays([_batch(k)], ORIGIN, Counter()))
     ts = lost.step(T0 + 2_000_000)

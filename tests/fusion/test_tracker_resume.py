@@ -16,8 +16,10 @@ DT = 100_000
 LAG = 300_000  # the default reorder window
 
 
-def _tracker(**cfg: float) -> Tracker:
-    life = MofNLifeCycle(confirm_hits=3, coast_after_s=0.3, delete_after_s=1.0)
+def _tracker(resume_window_s: float = 0.0, **cfg: float) -> Tracker:
+    life = MofNLifeCycle(
+        confirm_hits=3, coast_after_s=0.3, delete_after_s=1.0, lost_for_s=resume_window_s
+    )
     return Tracker(lifecycle=life, config=TrackerConfig(**cfg))
 
 
