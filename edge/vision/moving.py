@@ -134,6 +134,29 @@ CARRY_RESIDUAL_PX = 0.25  # flow pixels
 _REMAP_ROWS = 32_000
 
 
+def entering_strips(h: F64, wh: tuple[int, int]) -> list[tuple[int, int, int, int]]:
+    """Row and column strips (y0, y1, x0, x1) along the edges of an (h, w) frame that
+    hold every pixel the frame mapped by homography ``h`` does not cover (h maps that
+    frame's pixels into this one; the two frames are the same size)."""
+    rows, cols = wh
+    quad = np.array([[0, 0], [cols - 1, 0], [cols - 1, rows - 1], [0, rows - 1]], np.float32)
+    c = cv2.perspectiveTransform(quad[None], h)[0]
+    top = int(np.ceil(max(c[0, 1], c[1, 1]))) + 1
+    bottom = int(np.floor(min(c[2, 1], c[3, 1]))) - 1
+    left = int(np.ceil(max(c[0, 0], c[3, 0]))) + 1
+    right = int(np.floor(min(c[1, 0], c[2, 0]))) - 1
+    out = []
+    if top > 0:
+        out.append((0, min(top, rows), 0, cols))
+    if bottom < rows - 1:
+        out.append((max(bottom, 0), rows, 0, cols))
+    if left > 0:
+        out.append((0, rows, 0, min(left, cols)))
+    if right < cols - 1:
+        out.append((0, rows, max(right, 0), cols))
+    return [s for s in out if s[1] > s[0] and s[3] > s[2]]
+
+
 def blob_stats(xs: Image, ys: Image, lab: Image, n: int, wh: tuple[int, int]) -> tuple[Image, F64]:
     """(n, 5) int32 stats (x, y, w, h, area) and (n, 2) centroids of labels 1..n-1 from
     their pixels (xs, ys, lab: (k,) each), as cv2.connectedComponentsWithStats gives them;
@@ -271,7 +294,7 @@ class EgoMotionDetector:
         *,
         work_scale: float = 0.5,
         flow_scale: float = 0.25,
-        gap: int = 5,
+        gap: int = 8,
         max_corners: int = 200,
         ransac_px: float = 0.75,
         min_inliers: int = 15,
@@ -311,7 +334,7 @@ class EgoMotionDetector:
         coast_claim_px: float = 8.0,
         coast_evidence_px: int = 1,
         coast_seed_frames: int = 1,
-        long_gap: int = 12,
+        long_gap: int = 13,
         long_grow_px: int = 3,
         long_clear_px: int = 12,
         long_model: float = 0.2,
@@ -615,6 +638,24 @@ class EgoMotionDetector:
         # Evidence of recent motion: the stored frame up to gap back, warped; where
         # it does not reach, the background stands in.
         ref = bg.copy()
+        back = min(self.gap + 1, len(self._frames))
+        if back > 3:
+            # Where the frame gap back does not reach (ground that entered the view since),
+            # the frame half as far back stands in before the model does: a mover that
+            # entered with that ground is in the model, and would be invisible for
+            # ``gap`` frames. Only the strips along the edges that ground can lie in are
+            # warped.
+            mid = back // 2 + 1
+            for y0, y1, x0, x1 in entering_strips(self._to_now[-back], wh):
+                shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])
+                cv2.warpPerspective(
+                    self._frames[-mid],
+                    shift @ self._to_now[-mid],
+                    (x1 - x0, y1 - y0),
+                    dst=ref[y0:y1, x0:x1],
+                    flags=cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_TRANSPARENT,
+                )
         cv2.warpPerspective(
             self._frames[-min(self.gap + 1, len(self._frames))],
             self._to_now[-min(self.gap + 1, len(self._frames))],
@@ -1167,13 +1208,9 @@ class EgoMotionDetector:
         """``_change`` at the work pixels (xi, yi) only ((k,) each): how far g lies outside
         ref's 3x3 range there, grey levels (edges clamped)."""
         h, w = ref.shape
-        nb = np.stack(
-            [
-                ref[np.clip(yi + dy, 0, h - 1), np.clip(xi + dx, 0, w - 1)]
-                for dy in (-1, 0, 1)
-                for dx in (-1, 0, 1)
-            ]
-        ).astype(np.int16)
+        ys = [np.minimum(np.maximum(yi + dy, 0), h - 1) for dy in (-1, 0, 1)]
+        xs = [np.minimum(np.maximum(xi + dx, 0), w - 1) for dx in (-1, 0, 1)]
+        nb = np.stack([ref[y, x] for y in ys for x in xs]).astype(np.int16)
         gv = g[yi, xi].astype(np.int16)
         return np.maximum(gv - nb.max(axis=0), nb.min(axis=0) - gv)
 

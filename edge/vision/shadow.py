@@ -63,6 +63,7 @@ class ShadowModel:
         """(2,) unit vector, work pixels: which way shadows fall from their casters."""
         self.lens = np.zeros(0)
         """(k,) recent reaches from a body's centroid to its shadow's tip, work pixels."""
+        self._reach: float | None = None
         self._acc, self._acc_n = np.zeros(2), 0.0
 
     def reset(self) -> None:
@@ -70,6 +71,7 @@ class ShadowModel:
         self.direction = None
         self._acc, self._acc_n = np.zeros(2), 0.0
         self.lens = np.zeros(0)
+        self._reach = None
 
     def bodies(
         self,
@@ -155,11 +157,12 @@ class ShadowModel:
             reach = tip[pair] - (cents[pair] @ d_prev)
             lens = self.lens
             self.lens = np.concatenate((lens, reach))[-self.len_n :]
+            self._reach = None
         lone = big_enough & ~has & (scnt >= self.min_shadow_px)
         cand = big_enough & (scnt >= self.min_shadow_px) & (lone | keep_mask)
         if len(self.lens) < self.shadow_pairs or not cand.any():
             return keep_mask
-        length = float(np.quantile(self.lens, self.shadow_len_q))
+        length = self._quantile()
         labs = np.flatnonzero(cand)
         p_body = tip[labs] - length
         t_mid = np.bincount(sl, weights=perp, minlength=n)[labs] / scnt[labs]
@@ -241,7 +244,13 @@ class ShadowModel:
         """The learnt reach (work pixels), or None while too few pairs have been seen."""
         if self.direction is None or len(self.lens) < self.shadow_pairs:
             return None
-        return float(np.quantile(self.lens, self.shadow_len_q))
+        return self._quantile()
+
+    def _quantile(self) -> float:
+        # asked for several times a frame; the reaches change at most once
+        if self._reach is None:
+            self._reach = float(np.quantile(self.lens, self.shadow_len_q))
+        return self._reach
 
     def pieces(
         self, cents: F64, parent: Image, ratio: F64, cand: npt.NDArray[np.bool_]
