@@ -128,11 +128,13 @@ def geotag_params(cfg: NodeConfig) -> GeotagParams:
 def _detector(cfg: NodeConfig, camera: CameraModel) -> Detector:
     mod, _, cls = DETECTORS[cfg.detector.mode].partition(":")
     factory = getattr(importlib.import_module(mod), cls)
-    extra: dict[str, bool] = {}
+    extra: dict[str, bool | int] = {}
     if cfg.detector.mode == "fixed" and _bottom_anchor(cfg):
         extra["feet"] = True
     if cfg.detector.mode == "moving" and cfg.detector.reregister:
         extra["reregister"] = True
+    if cfg.detector.mode == "moving" and cfg.detector.reference_frames is not None:
+        extra["gap"] = cfg.detector.reference_frames
     det: Detector = factory(sensitivity=cfg.detector.sensitivity, masks=cfg.detector.masks, **extra)
     # Tracklets give each mover a stable id and drop flicker (k-of-n persistence), so the
     # node publishes objects, not noise.

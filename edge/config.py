@@ -96,6 +96,14 @@ class DetectorSection(Section):
         "chained frame-to-frame homographies (fewer false alarms on high-contrast ground, "
         "about 1 ms a 1080p frame, paid for by carrying corners between frames)",
     )
+    reference_frames: int | None = Field(
+        None,
+        ge=1,
+        le=30,
+        description="moving cameras: age of the short reference frame, frames (unset: 8). "
+        "Older finds slow walkers (a person from 100 m moves a pixel a frame); younger "
+        "holds registration over textured ground and fast vehicles (fewer false alarms)",
+    )
 
 
 class GeotagSection(Section):

@@ -56,3 +56,23 @@ def test_geotag_noise_model_follows_the_node_kind_and_config() -> None:
     geo = mast.geotag.model_copy(update={"gimbal_sigma_deg": 0.2})
     prm = geotag_params(mast.model_copy(update={"geotag": geo}))
     assert prm.gimbal_sigma_rad == pytest.approx(math.radians(0.2))
+
+
+@pytest.mark.parametrize(
+    ("path", "gap"), [("configs/crossing/uav1.toml", 5), ("configs/demo/uav1.toml", 8)]
+)
+def test_uav_reference_age_follows_the_config(path: str, gap: int) -> None:
+    det = _detector(load_node_config(ROOT / path), CAMERA)
+    assert isinstance(det, TrackedDetector) and isinstance(det.detector, EgoMotionDetector)
+    assert det.detector.gap == gap
+
+
+def test_bad_reference_age_names_the_file_and_key(tmp_path: Path) -> None:
+    from edge.configfile import ConfigError
+
+    text = (ROOT / "configs/crossing/uav1.toml").read_text()
+    bad = tmp_path / "uav1.toml"
+    bad.write_text(text.replace("reference_frames = 5", "reference_frames = 0"))
+    with pytest.raises(ConfigError) as err:
+        load_node_config(bad)
+    assert "uav1.toml" in str(err.value) and "detector.reference_frames" in str(err.value)
