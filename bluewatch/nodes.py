@@ -4,6 +4,7 @@ tables (not if-chains) and wires them to the node's loop, sender and publisher."
 from __future__ import annotations
 
 import importlib
+import json
 import math
 import threading
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from edge.ports import Detector, FrameSource, PoseSource, SourceError
 from edge.sender import BatchSender, last_will
 from edge.spool import Spool
 from edge.types import CameraModel
+from edge.vision.errors import VisionConfigError
 from edge.vision.lens import UndistortingDetector
 from edge.vision.tracklets import TrackedDetector
 from edge.wire import Command, Kind, Topics, WireError, decode
@@ -156,7 +158,8 @@ class RunningNode:
     sources: Sources
     stop: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
-    commands: int = 0
+    commands: int = 0  # applied
+    commands_rejected: int = 0
 
     def run(self) -> None:
         log = self.node.log
@@ -184,20 +187,52 @@ class RunningNode:
         self.publisher.spool.close()
 
     def on_command(self, topic: str, payload: bytes) -> None:
+        """A command from the station on the node's command topic (paho's network thread):
+        ``sensitivity`` {"value": 0..1}, or ``masks`` {"polygons": JSON list of polygons,
+        each a list of at least three [x, y] full-frame pixels; "[]" clears them}. A bad
+        payload or command is logged and counted, and changes nothing."""
         try:
             cmd = decode(payload, expect=Kind.COMMAND).message
         except WireError as e:
+            self.commands_rejected += 1
             self.node.log.warning("bad command payload: %s", e)
             return
         assert isinstance(cmd, Command)
-        if cmd.name == "sensitivity" and isinstance(cmd.args.get("value"), (int, float)):
-            value = float(cmd.args["value"])
-            if math.isfinite(value) and 0.0 <= value <= 1.0:
-                self.node.detector.configure(value)
-                self.commands += 1
-                self.node.log.info("sensitivity set to %.2f by the station", value)
-                return
-        self.node.log.warning("unknown or invalid command %r %r", cmd.name, dict(cmd.args))
+        why = self._apply(cmd)
+        if why:
+            self.commands_rejected += 1
+            self.node.log.warning("command %r refused: %s", cmd.name, why)
+        else:
+            self.commands += 1
+
+    def _apply(self, cmd: Command) -> str:
+        """Carry out ``cmd``; "" when done, else why not."""
+        if cmd.name == "sensitivity":
+            value = cmd.args.get("value")
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return f"value must be a number, got {value!r}"
+            if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+                return f"value must lie in [0, 1], got {value!r}"
+            self.node.detector.configure(float(value))
+            self.node.log.info("sensitivity set to %.2f by the station", value)
+            return ""
+        if cmd.name == "masks":
+            text = cmd.args.get("polygons")
+            if not isinstance(text, str):
+                return "polygons must be a JSON string"
+            try:
+                polygons = json.loads(text)
+            except ValueError as e:
+                return f"polygons are not JSON: {e}"
+            if not isinstance(polygons, list):
+                return "polygons must be a JSON list"
+            try:
+                self.node.detector.set_masks([[tuple(v) for v in p] for p in polygons])
+            except (VisionConfigError, TypeError, ValueError) as e:
+                return str(e)
+            self.node.log.info("%d mask polygons set by the station", len(polygons))
+            return ""
+        return f"unknown command with {sorted(cmd.args)}"
 
 
 def build_node(
@@ -248,6 +283,8 @@ def build_node(
         "temp_c": host.temp_c(),
         "spool_depth": spool.depth(),
         "link": "up" if publisher.connected else "down",
+        "commands": running.commands,
+        "commands_rejected": running.commands_rejected,
         **pose_sources.pose_status(sources.pose),
     }
     running = RunningNode(cfg, node, publisher, sender, sources)

@@ -188,5 +188,6 @@ class Node:
             detail=f"frames {self.stats.frames}, unusable {self.stats.unusable_frames}, "
             f"bad {self.stats.bad_frames}, no pose {self.stats.no_pose_frames}, "
             f"off-ground detections {self.stats.ground_misses}, "
-            f"detector errors {self.stats.detector_errors}",
+            f"detector errors {self.stats.detector_errors}, "
+            f"commands {extra.get('commands', 0)}, refused {extra.get('commands_rejected', 0)}",
         )

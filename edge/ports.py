@@ -3,6 +3,7 @@ adapters (``sim/``) implement. The node only ever sees these."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from edge.types import Frame, GeoDetections, PixelDetections, Pose
@@ -39,11 +40,15 @@ class PoseSource(Protocol):
 @runtime_checkable
 class Detector(Protocol):
     """Motion detector: a grey (H, W) uint8 frame and its capture time in, detections out.
-    Pure: no I/O. ``configure`` changes sensitivity at run time (0 = deaf, 1 = twitchy)."""
+    Pure: no I/O. ``configure`` changes sensitivity at run time (0 = deaf, 1 = twitchy);
+    ``set_masks`` replaces the ignore-mask polygons (full-frame pixels; VisionConfigError
+    for a bad one, the old masks kept)."""
 
     def detect(self, grey: Frame) -> PixelDetections: ...
 
     def configure(self, sensitivity: float) -> None: ...
+
+    def set_masks(self, polygons: Sequence[Sequence[tuple[float, float]]]) -> None: ...
 
 
 @runtime_checkable

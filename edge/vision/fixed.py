@@ -137,6 +137,13 @@ class BackgroundDetector:
         self.threshold = threshold_for(s)
         self.min_area_px = min_area_for(s, self.base_min_area_px)
 
+    def set_masks(self, polygons: Sequence[Polygon]) -> None:
+        """Replace the ignore-mask polygons at run time (VisionConfigError for a bad one;
+        the old masks stay)."""
+        self.polygons = check_polygons(polygons)
+        if self._full_hw is not None:
+            self._keep = keep_mask(self.polygons, self._full_hw, self.work_hw(self._full_hw))
+
     def reset(self) -> None:
         """Forget the background (the next frame starts learning again)."""
         self._full_hw = None

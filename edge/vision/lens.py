@@ -10,6 +10,8 @@ detections back to the original, distorted pixels, which is what geotagging expe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -45,6 +47,10 @@ class UndistortingDetector:
 
     def configure(self, sensitivity: float) -> None:
         self.detector.configure(sensitivity)
+
+    def set_masks(self, polygons: Sequence[Sequence[tuple[float, float]]]) -> None:
+        # Polygons are in the frames the wrapped detector sees (undistorted), as in config.
+        self.detector.set_masks(polygons)
 
     def _distort(self, px: FloatArray) -> FloatArray:
         """(N, 2) undistorted pixels -> (N, 2) distorted pixels (the lens model, forward)."""

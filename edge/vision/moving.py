@@ -454,6 +454,14 @@ class EgoMotionDetector:
         """Last short reference's homography (``gap`` frames back -> current),
         full-resolution pixels; None until that many frames are held."""
 
+    def set_masks(self, polygons: Sequence[Polygon]) -> None:
+        """Replace the ignore-mask polygons at run time (VisionConfigError for a bad one;
+        the old masks stay)."""
+        self.polygons = check_polygons(polygons)
+        if self._full_hw is not None:
+            wh = self._hw(self._full_hw, self.work_scale)
+            self._keep = keep_mask(self.polygons, self._full_hw, wh)
+
     def configure(self, sensitivity: float) -> None:
         """Set sensitivity (0 deaf .. 1 twitchy) at run time."""
         s = check_range("sensitivity", sensitivity, 0.0, 1.0)

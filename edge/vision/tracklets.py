@@ -14,6 +14,8 @@ State is a handful of NumPy arrays: no per-track Python loop.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
@@ -195,3 +197,7 @@ class TrackedDetector:
     def configure(self, sensitivity: float) -> None:
         """Pass sensitivity (0 deaf .. 1 twitchy) to the wrapped detector."""
         self.detector.configure(sensitivity)
+
+    def set_masks(self, polygons: Sequence[Sequence[tuple[float, float]]]) -> None:
+        """Pass ignore-mask polygons to the wrapped detector."""
+        self.detector.set_masks(polygons)

@@ -371,3 +371,23 @@ def test_grey_mover_beside_a_seen_one_is_reported_too() -> None:
     bright, grey = run(EgoMotionDetector())
     assert bright >= 5 and grey >= 5, (bright, grey)
     assert run(EgoMotionDetector(orphans=False))[1] == 0
+
+
+def test_masks_set_at_run_time_silence_their_area_and_bad_ones_change_nothing() -> None:
+    rng = np.random.default_rng(1)
+    g = big_ground()
+    det = EgoMotionDetector()
+    for k in range(12):
+        img, _ = view(g, k, rng)
+        img[300:314, 100 + 6 * k : 114 + 6 * k] = 20
+        d = det.detect(Frame(k * 100_000, img))
+    assert len(d) >= 1  # the vehicle is seen
+    with pytest.raises(VisionConfigError, match="polygon 0"):
+        det.set_masks([[(0.0, 0.0), (10.0, 10.0)]])
+    assert det.polygons == ()
+    det.set_masks([[(0.0, 250.0), (640.0, 250.0), (640.0, 370.0), (0.0, 370.0)]])
+    for k in range(12, 16):
+        img, _ = view(g, k, rng)
+        img[300:314, 100 + 6 * k : 114 + 6 * k] = 20
+        d = det.detect(Frame(k * 100_000, img))
+        assert not ((d.centroid_px[:, 1] > 250) & (d.centroid_px[:, 1] < 370)).any()
