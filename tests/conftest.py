@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,13 @@ def demo_spec(tmp_path: Path, broker: BrokerURL, duration_s: float, **kw: object
         http_port=0,
         **kw,  # type: ignore[arg-type]
     )
+
+
+def wait_until(cond: Callable[[], object], timeout_s: float = 20.0) -> bool:
+    """Poll ``cond`` every 50 ms until it is true (True) or ``timeout_s`` passes (False)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 from bluewatch.broker import MosquittoBroker
@@ -15,6 +14,7 @@ from edge.wire import Detection, FrameDetections, Topics
 from ground_station.config import StationConfig
 from ground_station.service import Station
 from ground_station.store import query_batches
+from tests.conftest import wait_until
 
 LOG = logging.LoggerAdapter(logging.getLogger("test"), {"node": "uav1"})
 
@@ -33,15 +33,6 @@ def _station(tmp_path: Path, url: str) -> Station:
         }
     )
     return Station(cfg)
-
-
-def _wait(cond: object, timeout_s: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if cond():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_every_batch_stored_once_across_broker_restart(
@@ -66,7 +57,7 @@ def test_every_batch_stored_once_across_broker_restart(
     assert spool.depth() >= 1
     mosquitto.start()  # same port, same state dir
     assert pub.drain(40), f"spool still holds {spool.depth()}"
-    ok = _wait(lambda: station.ingest.counts["stored"] >= 60, 30)
+    ok = wait_until(lambda: station.ingest.counts["stored"] >= 60, 30)
     with station.store.reader() as db:
         stored = query_batches(db, "uav1")
     pub.stop()
@@ -97,7 +88,7 @@ def test_seq_survives_node_restart_and_spool_resends(tmp_path: Path, broker_url:
     pub.start()
     sender2.send(_frames(9))
     assert pub.drain(20)
-    assert _wait(lambda: station.ingest.counts["stored"] >= 6)
+    assert wait_until(lambda: station.ingest.counts["stored"] >= 6)
     with station.store.reader() as db:
         stored = query_batches(db, "n2")
     pub.stop()

@@ -18,7 +18,7 @@ from bluewatch.broker import MosquittoBroker
 from bluewatch.chain import Chain
 from bluewatch.nodes import RunningNode
 from edge.wire import Command, FrameDetections, Topics, encode
-from tests.conftest import demo_spec
+from tests.conftest import demo_spec, wait_until
 
 
 def _inner(rn: RunningNode) -> Any:
@@ -27,15 +27,6 @@ def _inner(rn: RunningNode) -> Any:
     while hasattr(det, "detector"):
         det = det.detector
     return det
-
-
-def _wait(cond: Any, timeout_s: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_commands_set_sensitivity_and_masks_on_a_running_node(
@@ -65,9 +56,9 @@ def test_commands_set_sensitivity_and_masks_on_a_running_node(
                 topics.command(node.config.node_id), encode(msg), qos=1
             ).wait_for_publish(5)
 
-        assert _wait(lambda: len(frames) >= 10), "the mast published nothing"
+        assert wait_until(lambda: len(frames) >= 10), "the mast published nothing"
         send(uav, "sensitivity", value=0.8)
-        assert _wait(lambda: uav.commands == 1)
+        assert wait_until(lambda: uav.commands == 1)
         assert _inner(uav).sensitivity == 0.8
         # Bad commands: garbage, out of range, a two-vertex polygon, not JSON, unknown.
         client.publish(topics.command("mast1"), b"\x00garbage", qos=1).wait_for_publish(5)
@@ -75,7 +66,7 @@ def test_commands_set_sensitivity_and_masks_on_a_running_node(
         send(mast, "masks", polygons=json.dumps([[[0, 0], [10, 10]]]))
         send(mast, "masks", polygons="[[0, 0")
         send(mast, "reboot")
-        assert _wait(lambda: mast.commands_rejected == 5), mast.commands_rejected
+        assert wait_until(lambda: mast.commands_rejected == 5), mast.commands_rejected
         det = _inner(mast)
         assert det.sensitivity == 0.5 and det.polygons == ()
         seen_before = sum(len(f.detections) for f in frames)
@@ -83,18 +74,18 @@ def test_commands_set_sensitivity_and_masks_on_a_running_node(
         # A mask over the whole frame: nothing moves where motion is ignored.
         whole = [[-10, -10], [5000, -10], [5000, 5000], [-10, 5000]]
         send(mast, "masks", polygons=json.dumps([whole]))
-        assert _wait(lambda: mast.commands == 1)
+        assert wait_until(lambda: mast.commands == 1)
         assert len(det.polygons) == 1
         masked_from = len(frames) + 2  # frames already being detected may still report
-        assert _wait(lambda: len(frames) >= masked_from + 30), "the mast stopped publishing"
+        assert wait_until(lambda: len(frames) >= masked_from + 30), "the mast stopped publishing"
         after = frames[masked_from:]
         assert sum(len(f.detections) for f in after) == 0
         assert det._keep is not None and not np.any(det._keep)
         # Cleared again: motion is reported again.
         send(mast, "masks", polygons="[]")
-        assert _wait(lambda: mast.commands == 2)
+        assert wait_until(lambda: mast.commands == 2)
         cleared_from = len(frames) + 2
-        assert _wait(lambda: sum(len(f.detections) for f in frames[cleared_from:]) > 0)
+        assert wait_until(lambda: sum(len(f.detections) for f in frames[cleared_from:]) > 0)
         assert mast.error is None and uav.error is None
         status = mast.node.status(0)
         assert "commands 2, refused 5" in status.detail
