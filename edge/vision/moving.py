@@ -14,7 +14,8 @@ by ``flow_scale``):
    does not reach (ground that entered the view since), the frame half as far back stands
    in. The gap trades slow movers for registration: a person walking at 1.3 m/s seen from
    100 m moves about three work pixels in 5 frames at 1080p, barely past the range test's
-   tolerance (motion bench recall 0.912 with 5 frames, 0.942 with 8), while the chain
+   tolerance (motion bench recall 0.912 with 5 frames, 0.942 with 8, both with seed pieces
+   of 16 px), while the chain
    drifts further the older R is (on a view over trees, 3.4 px at the frame's edges after
    5 frames, 5.8 px after 8).
 3. Change is measured against the 3x3 neighbourhood range of B and of R (g above the local

@@ -18,6 +18,7 @@ import pytest
 from bluewatch.bench.motion import MOVING_WARM, ObjectScore, sim_clip
 from edge.types import Frame
 from edge.vision import EgoMotionDetector, FrameError, TrackedDetector, VisionConfigError
+from edge.vision.moving import entering_strips
 
 
 def big_ground(seed: int = 3) -> np.ndarray:
@@ -391,3 +392,25 @@ def test_masks_set_at_run_time_silence_their_area_and_bad_ones_change_nothing() 
         img[300:314, 100 + 6 * k : 114 + 6 * k] = 20
         d = det.detect(Frame(k * 100_000, img))
         assert not ((d.centroid_px[:, 1] > 250) & (d.centroid_px[:, 1] < 370)).any()
+
+
+@pytest.mark.parametrize(
+    "h",
+    [
+        [[0.99, 0.05, 5.0], [-0.05, 0.99, -3.0], [0.0, 0.0, 1.0]],  # turn and drift
+        [[1.0, 0.0, -12.0], [0.0, 1.0, 7.0], [0.0, 0.0, 1.0]],  # shift
+        [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],  # still
+    ],
+)
+def test_entering_strips_hold_all_ground_the_old_frame_misses(h: list[list[float]]) -> None:
+    hm = np.array(h)
+    wh = (540, 960)
+    covered = cv2.warpPerspective(
+        np.full(wh, 255, np.uint8), hm, (wh[1], wh[0]), flags=cv2.INTER_NEAREST
+    )
+    strips = np.zeros(wh, bool)
+    for y0, y1, x0, x1 in entering_strips(hm, wh):
+        strips[y0:y1, x0:x1] = True
+    assert not ((covered == 0) & ~strips).any()
+    # and they are strips along the edges, not the frame
+    assert strips.mean() < 0.15
