@@ -227,7 +227,7 @@ class RunningNode:
             if not isinstance(polygons, list):
                 return "polygons must be a JSON list"
             try:
-                self.node.detector.set_masks([[tuple(v) for v in p] for p in polygons])
+                self.node.detector.set_masks(polygons)  # checked there: VisionConfigError
             except (VisionConfigError, TypeError, ValueError) as e:
                 return str(e)
             self.node.log.info("%d mask polygons set by the station", len(polygons))
@@ -277,6 +277,7 @@ def build_node(
         status_period_us=int(cfg.publish.status_period_s * 1e6),
         log=log,
     )
+    running = RunningNode(cfg, node, publisher, sender, sources)
     host = HostHealth()
     node.extra_status = lambda: {
         "cpu_pct": host.cpu_pct(),
@@ -287,7 +288,6 @@ def build_node(
         "commands_rejected": running.commands_rejected,
         **pose_sources.pose_status(sources.pose),
     }
-    running = RunningNode(cfg, node, publisher, sender, sources)
     publisher.on_message = running.on_command
     publisher.subscribe(topics.command(cfg.node_id))
     return running

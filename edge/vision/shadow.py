@@ -162,7 +162,7 @@ class ShadowModel:
         cand = big_enough & (scnt >= self.min_shadow_px) & (lone | keep_mask)
         if len(self.lens) < self.shadow_pairs or not cand.any():
             return keep_mask
-        length = self._quantile()
+        length = self._cached_reach()
         labs = np.flatnonzero(cand)
         p_body = tip[labs] - length
         t_mid = np.bincount(sl, weights=perp, minlength=n)[labs] / scnt[labs]
@@ -204,7 +204,7 @@ class ShadowModel:
             )
             px = np.clip(np.round(path[..., 0]).astype(np.int64), 0, wh[1] - 1)
             py = np.clip(np.round(path[..., 1]).astype(np.int64), 0, wh[0] - 1)
-            along = _median3(g[py, px])
+            along = np.median(g[py, px], axis=1)
             tipped = along <= self.shadow_path_ratio * dark
             cents[labs[tipped]] = ends[tipped]
             out[labs] = True
@@ -244,12 +244,12 @@ class ShadowModel:
         """The learnt reach (work pixels), or None while too few pairs have been seen."""
         if self.direction is None or len(self.lens) < self.shadow_pairs:
             return None
-        return self._quantile()
+        return self._cached_reach()
 
-    def _quantile(self) -> float:
+    def _cached_reach(self) -> float:
         # asked for several times a frame; the reaches change at most once
         if self._reach is None:
-            self._reach = _quantile(self.lens, self.shadow_len_q)
+            self._reach = float(np.quantile(self.lens, self.shadow_len_q))
         return self._reach
 
     def pieces(
@@ -357,7 +357,7 @@ class ShadowModel:
             t_f = tm[far, None]
             px = np.clip(np.round(a * d[0] - t_f * d[1]).astype(np.int64), 0, w - 1)
             py = np.clip(np.round(a * d[1] + t_f * d[0]).astype(np.int64), 0, h - 1)
-            lit = _median3(g[py, px]) > self.shadow_path_ratio * dark
+            lit = np.median(g[py, px], axis=1) > self.shadow_path_ratio * dark
             casters[far[lit]] = mids[far[lit]]
         chosen = np.zeros(n, bool)
         chosen[parts] = True
@@ -402,18 +402,3 @@ class ShadowModel:
         m = np.bincount(lab, weights=v, minlength=n) / c
         m2 = np.bincount(lab, weights=v * v, minlength=n) / c
         return np.asarray(np.sqrt(np.maximum(m2 - m * m, 0.0)))
-
-
-def _median3(v: Image) -> F64:
-    """Row medians of (k, 3) samples (np.median's answer, without its overhead: it is
-    called on a few rows every frame)."""
-    return np.sort(v, axis=1)[:, 1].astype(np.float64)
-
-
-def _quantile(v: F64, q: float) -> float:
-    """np.quantile(v, q) with its default linear interpolation, without its overhead."""
-    s = np.sort(v)
-    pos = q * (len(s) - 1)
-    lo = int(np.floor(pos))
-    hi = min(lo + 1, len(s) - 1)
-    return float(s[lo] + (s[hi] - s[lo]) * (pos - lo))
