@@ -36,3 +36,16 @@ def test_a_sliver_is_still_drawn() -> None:
     img = np.zeros((20, 20), np.uint8)
     _fill(img, np.array([[5.0, 5.0], [15.0, 5.0], [15.0, 5.6], [5.0, 5.6]]), 200.0)
     assert img.sum() > 0
+
+
+@pytest.mark.parametrize(("top", "bottom"), [(5.0, 10.3), (5.2, 9.9), (4.7, 11.45)])
+def test_horizontal_edges_cover_their_share_of_a_row(top: float, bottom: float) -> None:
+    # A vehicle's ground-contact line seen from a mast is a nearly horizontal edge: the row
+    # it crosses must be covered by the share of it below the top / above the bottom (pixel
+    # y spans [y - 0.5, y + 0.5]), or the foot and so the range drift with the drawing.
+    img = np.zeros((20, 20), np.uint8)
+    _fill(img, np.array([[3.0, top], [15.0, top], [15.0, bottom], [3.0, bottom]]), 200.0)
+    rows = img[:, 6:12].mean(axis=1) / 200.0
+    for y in range(20):
+        want = max(0.0, min(y + 0.5, bottom) - max(y - 0.5, top))
+        assert rows[y] == pytest.approx(want, abs=0.1), (y, rows[y], want)
