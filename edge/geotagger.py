@@ -48,7 +48,8 @@ class FlatGroundGeotagger:
             # apparent width, (2/pi)(length + width) both: half the body's width is the
             # step. On rendered views of the crossing scenario's masts, vehicles' median
             # error 2.2 -> 0.6 m (6 m mast) and 4.1 -> 2.8 m (10 m mast, further off);
-            # people, whose footprint is smaller than their width, 2.05 -> 2.15 m.
+            # people, whose footprint is smaller than their width, 2.05 -> 2.15 m (measured
+            # before the renderer drew silhouettes with exact coverage).
             assert dets.foot_width_px is not None
             beyond_px = 0.5 * dets.foot_width_px
         elif self.bottom_anchor:

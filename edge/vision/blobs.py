@@ -129,8 +129,9 @@ class BlobExtractor:
         average, which the foot used before). On rendered mast views of the crossing scenario
         (both masts, people and vehicles, 100-600 m) reading the edge from the change cut the
         foot's spread about the true ground contact by 10-55 % (median 0.3 px against 0.45)
-        and its mean bias from 0.36 to 0.27 px; at 300-600 m a pixel is 10-30 m of range
-        from a 6-10 m mast.
+        and its mean bias from 0.36 to 0.27 px (with the renderer of the time, which drew a
+        far vehicle's ground line up to half a pixel low); at 300-600 m a pixel is 10-30 m
+        of range from a 6-10 m mast.
         """
         k = int(keep.shape[0])
         w = int(labels.shape[1])
